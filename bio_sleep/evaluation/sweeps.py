@@ -1,0 +1,38 @@
+"""Accuracy of several networks over distortion sweeps, as an xarray Dataset."""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from tqdm.auto import tqdm
+
+from bio_sleep.evaluation.distortions import distort
+from bio_sleep.models.training import accuracy
+
+
+def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: int = 0, image_shape=None,
+                   batch_size: int = 1000, progress: bool = True) -> xr.Dataset:
+    """Accuracy of each model on clean and distorted copies of (x, y).
+
+    ``sweeps`` maps a distortion name to its intensities. Every model sees the
+    same distorted images (one draw per distortion and level, from ``seed``).
+    Returns ``accuracy_clean(network)`` and ``accuracy_<distortion>(network, <distortion>_level)``.
+    """
+    names = list(models)
+    data = {"accuracy_clean": (("network",), [accuracy(models[n], x, y, batch_size) for n in names])}
+    total = sum(len(levels) for levels in sweeps.values()) * len(names)
+    with tqdm(total=total, desc="evaluation", disable=not progress, leave=False) as bar:
+        for d_index, (distortion, levels) in enumerate(sweeps.items()):
+            table = np.empty((len(names), len(levels)))
+            for l_index, level in enumerate(levels):
+                distorted = distort(x, distortion, level, seed=seed + 1000 * d_index + l_index, image_shape=image_shape)
+                for m_index, name in enumerate(names):
+                    table[m_index, l_index] = accuracy(models[name], distorted, y, batch_size)
+                    bar.update()
+            data[f"accuracy_{distortion}"] = (("network", f"{distortion}_level"), table)
+    coords = {"network": names, **{f"{d}_level": list(levels) for d, levels in sweeps.items()}}
+    dataset = xr.Dataset(data, coords=coords, attrs={"samples": len(x), "seed": seed})
+    if "gaussian_noise" in sweeps:
+        dataset["gaussian_noise_level"].attrs["meaning"] = "variance of the added Gaussian noise"
+    if "gaussian_blur" in sweeps:
+        dataset["gaussian_blur_level"].attrs["meaning"] = "standard deviation of the blur kernel in pixels"
+    return dataset

@@ -1,0 +1,43 @@
+"""Bias-free fully connected ReLU networks (the ICLR 2020 paper's models)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def build_fc(widths: list[int], dropout: float = 0.0, output: str = "relu",
+             init: str = "torch_default", init_range: float = 0.01) -> nn.Sequential:
+    """``Linear(bias=False) -> ReLU [-> Dropout]`` per hidden layer, then the output layer.
+
+    ``output = "relu"`` ends in a ReLU (the authors' MSE set-up); ``"linear"``
+    returns logits. ``init = "uniform"`` draws weights from U(-r, r), as the
+    authors' code does; call ``torch.manual_seed`` first for reproducibility.
+    """
+    layers: list[nn.Module] = []
+    for index, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+        linear = nn.Linear(n_in, n_out, bias=False)
+        if init == "uniform":
+            nn.init.uniform_(linear.weight, -init_range, init_range)
+        layers.append(linear)
+        is_last = index == len(widths) - 2
+        if not is_last or output == "relu":
+            layers.append(nn.ReLU())
+        if not is_last and dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def weight_layers(model: nn.Module) -> list[nn.Linear]:
+    """The Linear layers of a model, in order."""
+    return [module for module in model.modules() if isinstance(module, nn.Linear)]
+
+
+def copy_with_weights(model: nn.Module, weights: list[torch.Tensor]) -> nn.Module:
+    """A deep copy of ``model`` whose Linear weights are replaced, in order; the original is untouched."""
+    import copy
+
+    clone = copy.deepcopy(model)
+    for layer, weight in zip(weight_layers(clone), weights, strict=True):
+        with torch.no_grad():
+            layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
+    return clone

@@ -1,0 +1,64 @@
+"""Sleep a trained torch model: convert, simulate on the chosen backend, convert back."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from bio_sleep.converters import SleepDynamics, SpikingNetwork, to_spiking_network, to_torch
+from bio_sleep.sleep.input_spikes import draw_input_spikes, probability_scale
+from bio_sleep.sleep.recording import SleepRecording
+
+
+@dataclass
+class SleepResult:
+    """The slept copy of the model and everything measured on the way."""
+
+    model: nn.Module
+    before: SpikingNetwork
+    after: SpikingNetwork
+    recording: SleepRecording
+    simulate_seconds: float
+    compile_seconds: float
+
+
+def dynamics_from(config) -> SleepDynamics:
+    """The layer-independent dynamics of a SleepConfig."""
+    return SleepDynamics(config.decay, config.inc, config.dec, config.stdp_rule, config.spike_condition)
+
+
+def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *, plastic=None,
+             progress: bool = True) -> tuple[SpikingNetwork, SleepRecording, float]:
+    """Run one sleep on a backend chosen by ``config``; returns (slept network, recording, compile seconds)."""
+    plastic = tuple(plastic) if plastic is not None else (True,) * len(network.weights)
+    if config.backend == "torch":
+        from bio_sleep.sleep.reference import run_reference
+
+        dtype = torch.float64 if config.torch_dtype == "float64" else torch.float32
+        slept, recording = run_reference(network, dynamics, raster, dt=config.dt, plastic=plastic,
+                                         record_trains=config.record_spike_trains, device=config.torch_device,
+                                         dtype=dtype, progress=progress)
+        return slept, recording, 0.0
+    from bio_sleep.converters.brian_network import Architecture, brian_network_for
+
+    arch = Architecture(network.sizes, len(raster), config.dt, dynamics.stdp_rule, dynamics.spike_condition,
+                        plastic, config.record_spike_trains, config.brian2_target)
+    brian = brian_network_for(arch)
+    compile_seconds, brian.compile_seconds = brian.compile_seconds, 0.0  # paid once
+    slept, recording = brian.run(network, dynamics, raster, progress=progress)
+    return slept, recording, compile_seconds
+
+
+def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 0, image_shape=None,
+                progress: bool = True) -> SleepResult:
+    """Give ``model`` a sleep phase as ``config`` (a SleepConfig) describes; the model itself is untouched."""
+    network = to_spiking_network(model, x_train[:config.normalisation_samples], config.thresholds,
+                                 config.alpha_scale, config.normalisation)
+    raster = draw_input_spikes(x_train.numpy(), config.steps, probability_scale(config.max_rate, config.dt, config.spike_probability),
+                               config.input_mode, seed=seed, image_shape=image_shape, mask_size=config.mask_size)
+    start = time.perf_counter()
+    slept, recording, compile_seconds = simulate(network, dynamics_from(config), raster, config, progress=progress)
+    seconds = time.perf_counter() - start - compile_seconds
+    return SleepResult(to_torch(model, slept), network, slept, recording, seconds, compile_seconds)

@@ -1,0 +1,7 @@
+"""torch <-> spiking network: normalisation, the Brian2 builder, writing weights back."""
+from bio_sleep.converters.normalisation import layer_factors
+from bio_sleep.converters.spiking_network import SleepDynamics, SpikingNetwork
+from bio_sleep.converters.to_spiking import to_spiking_network, validate_model
+from bio_sleep.converters.to_torch import to_torch
+
+__all__ = ["SleepDynamics", "SpikingNetwork", "layer_factors", "to_spiking_network", "to_torch", "validate_model"]

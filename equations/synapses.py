@@ -1,0 +1,51 @@
+"""The sleep phase's Hebbian STDP rule.
+
+On every postsynaptic spike, for each of its incoming synapses:
+
+    w += inc   if the presynaptic neuron spiked in the same step
+    w -= dec   if it did not
+
+(``dec`` is a magnitude: the weight decreases.) ``constant`` is the papers'
+rule; ``weight_dependent`` multiplies both terms by the authors' factor
+f(w) = 2 (1 - sigmoid(w / 0.001)): about 2 for w < -0.005, 1 at 0, about 0 for
+w > 0.005, so positive weights are nearly frozen. Presynaptic spikes add the
+synapse's weight to the postsynaptic ``I``.
+"""
+import numpy as np
+from brian2 import check_units, implementation
+
+SYNAPSE = """
+w : 1                      # weight, the torch weight itself (scaled by alpha on the postsynaptic side)
+inc : 1 (shared)           # STDP increase
+dec : 1 (shared)           # STDP decrease (magnitude)
+"""
+
+ON_PRE = "I_post += w"
+
+ON_POST = {
+    "constant": "w += inc * s_pre - dec * (1 - s_pre)",
+    "weight_dependent": "w += (inc * s_pre - dec * (1 - s_pre)) * stdp_weight_factor(w)",
+}
+
+# Width of the sigmoid in the authors' factor.
+FACTOR_WIDTH = 0.001
+
+
+@implementation("cpp", """
+double stdp_weight_factor(double w) {
+    return 2.0 * (1.0 - 1.0 / (1.0 + exp(-w / 0.001)));
+}
+""")
+@implementation("cython", """
+cdef double stdp_weight_factor(double w):
+    return 2.0 * (1.0 - 1.0 / (1.0 + exp(-w / 0.001)))
+""")
+@check_units(w=1, result=1)
+def stdp_weight_factor(w):
+    """f(w) = 2 (1 - sigmoid(w / 0.001)); the implementations above spell out the same operations."""
+    return stdp_weight_factor_numpy(w)
+
+
+def stdp_weight_factor_numpy(w):
+    """The factor with numpy, whose float64 exp is the C library's, as in Brian2's generated code."""
+    return 2.0 * (1.0 - 1.0 / (1.0 + np.exp(-w / FACTOR_WIDTH)))
