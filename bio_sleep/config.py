@@ -39,8 +39,8 @@ class ModelConfig(_Section):
 
     widths: list[int] = Field([100, 4], min_length=2, description="Units per layer, input first.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout probability after each hidden layer.")
-    output: Literal["relu", "linear"] = Field("relu", description="Activation of the output layer.")
-    init: Literal["torch_default", "uniform"] = "torch_default"
+    output: Literal["relu", "linear"] = Field("linear", description="Activation of the output layer (relu: the authors' MSE set-up).")
+    init: Literal["torch_default", "uniform"] = Field("uniform", description="uniform: U(-init_range, init_range), the authors' code.")
     init_range: float = Field(0.01, gt=0, description="Half-width of U(-r, r) when init = 'uniform'.")
 
     @model_validator(mode="after")

@@ -1,8 +1,8 @@
 """torch -> Brian2: the sleep network as NeuronGroups and Synapses, compiled once, rerun with new values.
 
 One NeuronGroup per layer (models from ``bio_sleep.equations``), one Synapses
-object per weight matrix, connected presynaptic-major so that the synapse
-weights are ``W.T.ravel()``. The input layer replays a precomputed raster
+object per weight matrix, connected postsynaptic-major so that the synapse
+weights are ``W.ravel()`` for a torch weight W of shape (n_post, n_pre). The input layer replays a precomputed raster
 through a TimedArray.
 
 Scheduling. Brian2's default schedule (groups, thresholds, synapses, resets)
@@ -41,6 +41,7 @@ from bio_sleep.sleep.recording import SleepRecording
 # No -ffast-math and no contraction into fused multiply-adds: the generated
 # code must round exactly as the torch reference does.
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math"]
+PROFILE = bool(os.environ.get("BIO_SLEEP_BRIAN_PROFILE"))
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,9 @@ class BrianSleepNetwork:
             syn = b2.Synapses(self.layers[-1], group, synapses.SYNAPSE, on_pre=synapses.ON_PRE, on_post=on_post,
                               namespace={"stdp_weight_factor": synapses.stdp_weight_factor}, name=f"weights_{index}")
             n_pre, n_post = arch.sizes[index - 1], size
-            syn.connect(i=np.repeat(np.arange(n_pre), n_post), j=np.tile(np.arange(n_post), n_pre))
+            # Postsynaptic-major, like torch's weight matrix: the STDP pathway (the costly one,
+            # with one weight factor per synapse) then walks contiguous memory.
+            syn.connect(i=np.tile(np.arange(n_pre), n_post), j=np.repeat(np.arange(n_post), n_pre))
             syn.pre.when = "start"
             syn.pre.order = 10 * index
             group.thresholder["spike"].when = group.resetter["spike"].when = "start"
@@ -121,8 +124,9 @@ class BrianSleepNetwork:
         self.rate_monitors = [b2.PopulationRateMonitor(g, name=f"rate_{k}") for k, g in enumerate(self.layers)]
         self.network = b2.Network(objects + self.spike_monitors + self.rate_monitors)
         if arch.target == "cpp_standalone":
-            self.network.run(arch.steps * arch.dt * b2.second, report="text", report_period=1 * b2.second, namespace={})
             start = time.perf_counter()
+            self.network.run(arch.steps * arch.dt * b2.second, report="text", report_period=1 * b2.second,
+                             namespace={}, profile=PROFILE)
             b2.get_device().build(directory=self.directory, compile=True, run=False, with_output=False)
             self.compile_seconds = time.perf_counter() - start
         self._b2 = b2
@@ -133,7 +137,7 @@ class BrianSleepNetwork:
         values = {self.input_spikes: raster.astype(np.float64)}
         for group, syn, weights, alpha, threshold in zip(self.layers[1:], self.synapses, network.weights,
                                                           network.alphas, network.thresholds):
-            values[syn.w] = np.ascontiguousarray(weights.T).ravel()
+            values[syn.w] = np.ascontiguousarray(weights).ravel()
             values[syn.inc], values[syn.dec] = dynamics.inc, dynamics.dec
             values[group.alpha], values[group.threshold], values[group.decay] = alpha, threshold, dynamics.decay
         return values
@@ -164,7 +168,7 @@ class BrianSleepNetwork:
 
     def _results(self, network: SpikingNetwork) -> tuple[SpikingNetwork, SleepRecording]:
         arch = self.arch
-        weights = [np.asarray(syn.w[:]).reshape(n_pre, n_post).T.copy()
+        weights = [np.asarray(syn.w[:]).reshape(n_post, n_pre).copy()
                    for syn, n_pre, n_post in zip(self.synapses, arch.sizes[:-1], arch.sizes[1:])]
         per_step = np.stack([np.rint(np.asarray(m.rate[:]) * n * arch.dt).astype(np.int64)
                              for m, n in zip(self.rate_monitors, arch.sizes)])

@@ -9,8 +9,10 @@ from tqdm.auto import tqdm
 
 def _loss(outputs: torch.Tensor, labels: torch.Tensor, loss: str, n_classes: int) -> torch.Tensor:
     if loss == "mse":
-        # The authors' networks: ReLU output regressed onto one-hot targets.
-        return F.mse_loss(outputs, F.one_hot(labels, n_classes).to(outputs.dtype))
+        # The authors' networks (DeepLearnToolbox): ReLU output regressed onto
+        # one-hot targets, loss = 1/2 * squared error summed over classes, mean over the batch.
+        target = F.one_hot(labels, n_classes).to(outputs.dtype)
+        return 0.5 * ((outputs - target) ** 2).sum(dim=1).mean()
     return F.cross_entropy(outputs, labels)
 
 

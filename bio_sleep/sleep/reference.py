@@ -2,9 +2,11 @@
 
 ``sleep_step`` is one time step of Algorithm 1, written as a function of
 (input spikes, state, parameters); ``run_reference`` loops it. Work is
-proportional to spikes x fan-out: only the weight rows of spiking
-presynaptic neurons are summed, only the columns of spiking postsynaptic
-neurons are updated.
+proportional to spikes x fan-out: only the weight columns of spiking
+presynaptic neurons are summed, only the rows of spiking postsynaptic
+neurons are updated. Weights are stored postsynaptic-major (as torch holds
+them), so STDP touches contiguous rows; the impulse gathers columns through
+a flat index.
 
 Exactness. In float64 on the CPU the step repeats Brian2's floating point
 operations one for one: presynaptic weights are summed in ascending
@@ -28,13 +30,14 @@ from bio_sleep.sleep.recording import SleepRecording
 
 
 class SleepState(NamedTuple):
-    """Membrane potentials per layer and weights stored presynaptic-major, shape (n_pre, n_post)."""
+    """Membrane potentials and weights, shape (n_post, n_pre), per layer."""
 
     potentials: list[torch.Tensor]
-    weights_pre_major: list[torch.Tensor]
+    weights: list[torch.Tensor]
 
 
 class StepParameters(NamedTuple):
+    row_starts: list[torch.Tensor]     # per layer, (n_post, 1): flat index of each weight row's first element
     alphas: tuple[float, ...]
     thresholds: tuple[float, ...]
     plastic: tuple[bool, ...]
@@ -49,14 +52,14 @@ def _weight_factor(block: torch.Tensor) -> torch.Tensor:
 
 def _stdp(weights: torch.Tensor, pre_spiked: torch.Tensor, post_index: torch.Tensor, dynamics: SleepDynamics) -> None:
     """w += inc (pre and post spiked) or -= dec (post alone), times f(w) for the authors' rule; in place."""
-    block = weights.index_select(1, post_index)
-    pre = pre_spiked[:, None]
+    block = weights.index_select(0, post_index)
+    pre = pre_spiked[None, :]
     if dynamics.stdp_rule == "weight_dependent":
         factor = _weight_factor(block)
         change = torch.where(pre, dynamics.inc * factor, -(dynamics.dec * factor))
     else:
         change = torch.where(pre, block.new_tensor(dynamics.inc), block.new_tensor(-dynamics.dec))
-    weights.index_copy_(1, post_index, block + change)
+    weights.index_copy_(0, post_index, block + change)
 
 
 def sleep_step(input_spikes: torch.Tensor, state: SleepState, params: StepParameters) -> list[torch.Tensor]:
@@ -68,14 +71,17 @@ def sleep_step(input_spikes: torch.Tensor, state: SleepState, params: StepParame
     """
     spikes = [input_spikes]
     dynamics = params.dynamics
-    for layer, (v, weights) in enumerate(zip(state.potentials, state.weights_pre_major)):
+    for layer, (v, weights) in enumerate(zip(state.potentials, state.weights)):
         pre_spiked = spikes[-1]
         pre_index = pre_spiked.nonzero().squeeze(1)
         v.mul_(dynamics.decay)
         if pre_index.numel():
-            # Sequential sum in presynaptic order, as Brian2's synapses add into I.
-            impulse = weights.index_select(0, pre_index).cumsum(0)[-1]
-            v.add_(impulse * params.alphas[layer])
+            # Columns of the spiking inputs (a flat gather beats a strided column gather),
+            # summed sequentially in presynaptic order, as Brian2's synapses add into I.
+            n_post, n_pre = weights.shape
+            flat_index = (params.row_starts[layer] + pre_index).view(-1)
+            columns = weights.view(-1).index_select(0, flat_index).view(n_post, -1)
+            v.add_(columns.cumsum(1)[:, -1] * params.alphas[layer])
         threshold = params.thresholds[layer]
         post_spiked = v >= threshold if dynamics.spike_condition == "at_or_above" else v > threshold
         post_index = post_spiked.nonzero().squeeze(1)
@@ -95,8 +101,9 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     plastic = tuple(plastic) if plastic is not None else (True,) * len(network.weights)
     state = SleepState(
         [torch.zeros(w.shape[0], dtype=dtype, device=device) for w in network.weights],
-        [torch.tensor(w.T, dtype=dtype, device=device).contiguous() for w in network.weights])
-    params = StepParameters(network.alphas, network.thresholds, plastic, dynamics)
+        [torch.tensor(w, dtype=dtype, device=device).contiguous() for w in network.weights])
+    row_starts = [torch.arange(w.shape[0], device=device)[:, None] * w.shape[1] for w in network.weights]
+    params = StepParameters(row_starts, network.alphas, network.thresholds, plastic, dynamics)
     steps = len(input_raster)
     sizes = network.sizes
     per_step = torch.zeros(len(sizes), steps, dtype=torch.int64, device=device)
@@ -119,5 +126,5 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
         trains = [(np.concatenate([np.full(len(t), step) for step, t in enumerate(layer)]).astype(np.int64),
                    torch.cat(layer).numpy().astype(np.int64)) for layer in trains]
     recording = SleepRecording(sizes, dt, per_step.cpu().numpy(), [c.cpu().numpy() for c in counts], trains)
-    slept = network.with_weights(w.T.to(torch.float64).cpu().numpy().copy() for w in state.weights_pre_major)
+    slept = network.with_weights(w.to(torch.float64).cpu().numpy().copy() for w in state.weights)
     return slept, recording

@@ -1,0 +1,113 @@
+"""One experiment end to end: train, sleep, evaluate, write everything into one run folder.
+
+Each stage writes its files as soon as it finishes (config first, then the
+control model, the slept model and recording, then the evaluation), so an
+interrupted run keeps what it finished.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from bio_sleep.config import ExperimentConfig, config_to_toml
+from bio_sleep.data import ArrayDataset, load_dataset
+from bio_sleep.errors import BioSleepError
+from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep
+from bio_sleep.models import build_fc, train
+from bio_sleep.sleep import sleep_model
+
+
+@dataclass
+class RunOutcome:
+    folder: Path
+    summary: dict
+
+
+def new_run_folder(config: ExperimentConfig) -> Path:
+    """``<output_dir>/<name>-<timestamp>``, created; never reuses an existing folder."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(config.output_dir) / f"{config.name}-{stamp}"
+    folder, suffix = base, 1
+    while folder.exists():
+        folder, suffix = Path(f"{base}-{suffix}"), suffix + 1
+    folder.mkdir(parents=True)
+    return folder
+
+
+def check_compatible(config: ExperimentConfig, data: ArrayDataset) -> None:
+    """The model must fit the data: input width and number of classes."""
+    widths = config.model.widths
+    if widths[0] != data.n_inputs:
+        raise BioSleepError(
+            f"model.widths starts with {widths[0]} inputs but {data.name} has {data.n_inputs} values per sample; "
+            f"set model.widths = [{data.n_inputs}, ...]")
+    if widths[-1] < data.n_classes:
+        raise BioSleepError(
+            f"model.widths ends with {widths[-1]} outputs but {data.name} has {data.n_classes} classes; "
+            f"set the last width to {data.n_classes}")
+    if config.evaluation.blur_sigmas and data.image_shape is None:
+        raise BioSleepError(f"{data.name} holds feature vectors, not images: set evaluation.blur_sigmas = [] (no blur on features)")
+
+
+def train_control(config: ExperimentConfig, data: ArrayDataset, progress: bool = True) -> torch.nn.Module:
+    """The control network: built and trained from the config's seed."""
+    torch.manual_seed(config.seed)
+    model = build_fc(config.model.widths, config.model.dropout, config.model.output, config.model.init,
+                     config.model.init_range)
+    t = config.training
+    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate,
+                 momentum=t.momentum, batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes,
+                 seed=config.seed, progress=progress)
+
+
+def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -> RunOutcome:
+    """Train a control network, sleep it, evaluate both; return the run folder and a summary."""
+    data = load_dataset(config.data)
+    check_compatible(config, data)
+    folder = new_run_folder(config)
+    (folder / "config.toml").write_text(config_to_toml(config))
+    log(f"run folder: {folder}")
+    timings = {}
+
+    start = time.perf_counter()
+    control = train_control(config, data, progress)
+    timings["train_s"] = time.perf_counter() - start
+    torch.save(control.state_dict(), folder / "control.pt")
+
+    slept = sleep_model(control, data.x_train, config.sleep, seed=config.seed, image_shape=data.image_shape,
+                        progress=progress)
+    timings["sleep_compile_s"], timings["sleep_simulate_s"] = slept.compile_seconds, slept.simulate_seconds
+    torch.save(slept.model.state_dict(), folder / "slept.pt")
+    recording = slept.recording.to_dataset(attrs={"config": config_to_toml(config), "backend": config.sleep.backend})
+    recording.to_netcdf(folder / "sleep_recording.nc")
+    log(slept.recording.summary())
+
+    start = time.perf_counter()
+    sweeps = {"gaussian_noise": config.evaluation.noise_levels if config.evaluation.noise_level_is == "variance"
+              else [level ** 2 for level in config.evaluation.noise_levels],
+              "gaussian_blur": config.evaluation.blur_sigmas}
+    sweeps = {name: levels for name, levels in sweeps.items() if levels}
+    results = accuracy_sweep({"control": control, "sleep": slept.model}, data.x_test, data.y_test, sweeps,
+                             seed=config.seed, image_shape=data.image_shape, batch_size=config.evaluation.batch_size,
+                             progress=progress)
+    timings["evaluate_s"] = time.perf_counter() - start
+    results.attrs["config"] = config_to_toml(config)
+    results.to_netcdf(folder / "results.nc")
+    plot_accuracy_sweep(results, folder / "accuracy.png", title=f"{config.name}: control vs sleep")
+
+    summary = {
+        "folder": str(folder),
+        "accuracy_clean": {n: float(results.accuracy_clean.sel(network=n)) for n in results.network.values},
+        "sleep_layers": slept.recording.layer_report(),
+        "timings": timings,
+    }
+    for name in sweeps:
+        table = results[f"accuracy_{name}"]
+        summary[f"mean_accuracy_{name}"] = {n: float(table.sel(network=n).mean()) for n in results.network.values}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    return RunOutcome(folder, summary)

@@ -1,0 +1,33 @@
+"""Recordings: the xarray Dataset, netCDF round trip, silent and saturated layers."""
+import numpy as np
+import xarray as xr
+
+from bio_sleep.converters import SleepDynamics
+from bio_sleep.sleep.recording import SleepRecording
+from bio_sleep.sleep.reference import run_reference
+from conftest import small_network, small_raster
+
+
+def test_dataset_has_named_dimensions_and_round_trips(tmp_path):
+    _, recording = run_reference(small_network(), SleepDynamics(0.95, 0.01, 0.003), small_raster(50),
+                                 record_trains=True, progress=False)
+    dataset = recording.to_dataset(attrs={"note": "test"})
+    assert dict(dataset.sizes) == {"layer": 4, "step": 50, "unit": 64 + 48 + 32 + 10, "spike": int(recording.spikes_per_step.sum())}
+    assert list(dataset.layer.values) == ["input", "hidden_1", "hidden_2", "output"]
+    np.testing.assert_array_equal(dataset.spike_count.where(dataset.unit_layer == "hidden_1", drop=True),
+                                  recording.spike_counts[1])
+    dataset.to_netcdf(tmp_path / "rec.nc")
+    loaded = xr.load_dataset(tmp_path / "rec.nc")
+    xr.testing.assert_equal(loaded, dataset)
+    # Each recorded spike, counted per unit, gives the per-neuron counts.
+    counts = np.bincount(loaded.spike_unit.values, minlength=loaded.sizes["unit"])
+    np.testing.assert_array_equal(counts, loaded.spike_count.values)
+
+
+def test_summary_flags_silent_and_saturated_layers():
+    per_step = np.array([[5, 5], [0, 0], [9, 10]])
+    recording = SleepRecording((10, 4, 10), 0.001, per_step, [np.ones(10), np.zeros(4), np.ones(10)])
+    statuses = [row["status"] for row in recording.layer_report()]
+    assert statuses == ["ok", "silent", "saturated"]
+    summary = recording.summary()
+    assert "layer hidden_1 never spiked" in summary and "layer output is saturated" in summary
