@@ -28,7 +28,8 @@ def test_no_postsynaptic_spike_no_change():
 
 def test_weight_dependent_rule_freezes_positive_and_doubles_negative_weights():
     dynamics = SleepDynamics(1.0, 0.1, 0.03, stdp_rule="weight_dependent")
-    slept, _ = one_step([[1.0, -0.5, 0.2]], [True, True, False], dynamics)
+    slept, recording = one_step([[1.0, -0.5, 0.2]], [True, True, False], dynamics, threshold=0.4)
+    assert recording.spike_counts[1][0] == 1
     # f(1.0) = f(0.2) = 0 (frozen), f(-0.5) ~= 2.
     np.testing.assert_allclose(slept.weights[0], [[1.0, -0.3, 0.2]], atol=1e-12)
 
