@@ -24,8 +24,10 @@ objects are rebuilt.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -78,8 +80,11 @@ class BrianSleepNetwork:
 
     def __init__(self, arch: Architecture, directory: str | None = None):
         self.arch = arch
-        # One build directory per process: parallel workers never share one.
-        self.directory = directory or tempfile.mkdtemp(prefix=f"bio_sleep_brian_{os.getpid()}_")
+        if directory is None:
+            # A fresh build directory per network and process: parallel workers never share one.
+            directory = tempfile.mkdtemp(prefix=f"bio_sleep_brian_{os.getpid()}_")
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        self.directory = directory
         self.compile_seconds = 0.0
         if arch.target == "cpp_standalone":
             self._build(np.zeros((arch.steps, arch.sizes[0])))
