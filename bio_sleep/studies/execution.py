@@ -7,6 +7,24 @@ import logging
 from bio_sleep.errors import BioSleepError
 
 
+class _ImportBrian:
+    """Imports Brian2 on each worker's main thread: it installs a signal handler on import, which
+    fails from the task threads where points run."""
+
+    name = "bio-sleep-import-brian2"
+
+    def setup(self, worker):
+        import bio_sleep.equations  # noqa: F401  (imports brian2)
+
+
+def _prepared(client):
+    from dask.distributed import WorkerPlugin
+
+    plugin = type("ImportBrian", (_ImportBrian, WorkerPlugin), {})()
+    client.register_plugin(plugin)
+    return client
+
+
 @contextlib.contextmanager
 def dask_client(execution):
     """A ``dask.distributed.Client`` for an ExecutionConfig, closed (with its embedded cluster) on exit.
@@ -25,11 +43,11 @@ def dask_client(execution):
                 "check the address (e.g. tcp://host:8786) and that `dask scheduler` runs there, "
                 "or leave execution.scheduler empty to use a local cluster") from None
         try:
-            yield client
+            yield _prepared(client)
         finally:
             client.close()
         return
     logging.getLogger("distributed").setLevel(logging.ERROR)
     with LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
+        yield _prepared(client)

@@ -1,6 +1,7 @@
 """Run a study on Dask: points stream to disk as they finish and an interrupted study resumes."""
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -62,8 +63,12 @@ def run_points(client, experiment_json: str, evaluation_json: str, state: dict, 
             bar.update()
 
 
-def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_failed: bool = False) -> xr.Dataset:
-    """Run every point not yet on disk in ``out_dir``; return (and write) the assembled Dataset and plots."""
+def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_failed: bool = False,
+              client=None) -> xr.Dataset:
+    """Run every point not yet on disk in ``out_dir``; return (and write) the assembled Dataset and plots.
+
+    ``client``: an existing Dask client to use instead of the one ``study.execution`` describes.
+    """
     root = Path(out_dir)
     points = study.point_list()
     store = ResultStore(root, study.fingerprint(), {"name": study.name, "n_points": len(points),
@@ -78,8 +83,8 @@ def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_faile
         store.save(index, record)
         records[index] = record
 
-    with dask_client(study.execution) as client:
-        run_points(client, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
+    with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
+        run_points(active, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
                    save, progress, initial=len(points) - len(pending), total=len(points))
     baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
     dataset = assemble(study, records, baseline)
