@@ -1,5 +1,6 @@
 """Studies on an embedded Dask cluster: cells match direct runs, resume, failures, refusals."""
 import json
+from pathlib import Path
 import time
 
 import numpy as np
@@ -96,3 +97,23 @@ def test_unanswering_scheduler_fails_within_seconds(tmp_path):
     with pytest.raises(BioSleepError, match="no Dask scheduler answered at tcp://127.0.0.1:9"):
         run_study(study, tmp_path, progress=False)
     assert time.perf_counter() - start < 10
+
+
+def test_cli_study_reads_the_toml_and_names_an_unreachable_scheduler(tmp_path):
+    import argparse
+
+    from bio_sleep.studies import cli
+
+    (tmp_path / "study.toml").write_text(
+        'name = "cli"\n[experiment]\nname = "patches"\n[grid]\ndecay = [0.99]\n')
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["study", str(tmp_path / "study.toml"), "--out", str(tmp_path / "out"),
+                              "--scheduler", "tcp://127.0.0.1:9"])
+    with pytest.raises(BioSleepError, match="no Dask scheduler answered"):
+        args.handler(args)
+    from bio_sleep.studies import load_study
+
+    for name in ("study_patches_decay_threshold.toml", "study_search_patches.toml"):
+        assert (Path(__file__).parents[1] / "experiments" / name).exists()
+    assert len(load_study(Path(__file__).parents[1] / "experiments/study_patches_decay_threshold.toml").point_list()) == 16

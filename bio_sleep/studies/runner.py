@@ -74,7 +74,6 @@ def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_faile
     store = ResultStore(root, study.fingerprint(), {"name": study.name, "n_points": len(points),
                                                     "study": study.model_dump(mode="json")})
     write_atomic(root / "study.json", study.model_dump_json(indent=1))
-    state = control_state(study, root, progress)
     records = store.load_all()
     done = {i for i, r in records.items() if r["status"] == "ok" or not retry_failed}
     pending = {i: p for i, p in enumerate(points) if i not in done}
@@ -83,7 +82,9 @@ def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_faile
         store.save(index, record)
         records[index] = record
 
+    # Connect first, so that an unreachable scheduler is reported before any training.
     with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
+        state = control_state(study, root, progress)
         run_points(active, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
                    save, progress, initial=len(points) - len(pending), total=len(points))
     baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)

@@ -131,7 +131,6 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
                                 direction="maximize", load_if_exists=True)
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # interrupted before it finished
-    state = control_state(search, root, progress)
     finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)))
     remaining = search.trials - finished
     experiment_json, evaluation_json = search.experiment.model_dump_json(), search.evaluation.model_dump_json()
@@ -149,6 +148,7 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
         study.tell(asked[number], state=optuna.trial.TrialState.FAIL)
 
     with contextlib.nullcontext(client) if client is not None else dask_client(search.execution) as active:
+        state = control_state(search, root, progress)
         workers = max(1, len(active.scheduler_info()["workers"]))
         while remaining > 0:
             # One batch per round: as many trials as workers, so that a generation keeps every worker busy.
