@@ -89,7 +89,7 @@ def test_spatial_gradient_statistics_and_kl():
     np.testing.assert_allclose(same["kl_fitted_gaussians"], 0.0, atol=1e-12)
     np.testing.assert_allclose(same["kl_histograms"], 0.0, atol=1e-9)
     assert conv_filters.gaussian_kl(0.0, 1.0, 1.0, 1.0) == pytest.approx(0.5)
-    assert float(conv_filters.gradient_kl(_conv_model(0.2), _conv_model(0.4))["kl_fitted_gaussians"]) > 0.1
+    assert conv_filters.gradient_kl(_conv_model(0.2), _conv_model(0.4))["kl_fitted_gaussians"].item() > 0.1
     with pytest.raises(BioSleepError, match="no torch.nn.Conv2d"):
         conv_filters.gradient_statistics(build_fc([4, 2]))
     with pytest.raises(BioSleepError, match="1x1"):
