@@ -111,3 +111,21 @@ def test_grad_cam_maps_and_overlap(tmp_path):
     attention.plot_attention(inputs, {"baseline": maps}, tmp_path / "cam.png")
     with pytest.raises(BioSleepError, match="image batches"):
         attention.attention_maps(model, model[0], inputs.flatten(1))
+
+
+def test_digit_specific_spike_rates_in_the_spiking_network():
+    from bio_sleep.analysis.spiking_responses import digit_specific_spike_rates
+    from bio_sleep.converters import SleepDynamics, SpikingNetwork
+
+    # two inputs, two hidden neurons wired one-to-one: class c drives neuron c only
+    before = SpikingNetwork((np.eye(2), np.eye(2)), (1.0, 1.0), (0.5, 0.5))
+    stronger = SpikingNetwork((np.array([[1.0, 0.0], [0.0, 0.3]]), np.eye(2)), (1.0, 1.0), (0.5, 0.5))
+    x = np.eye(2).repeat(3, axis=0)
+    y = np.array([0, 0, 0, 1, 1, 1])
+    dynamics = SleepDynamics(decay=0.0 + 1e-9, inc=0.0, dec=0.0)
+    values = digit_specific_spike_rates(before, stronger, dynamics, x, y, 2, top_k=1, steps_per_image=50, scale=0.5)
+    # class 0 is unchanged, class 1's neuron no longer reaches threshold after the change
+    assert values.sel(network="before", **{"class": 1}) > 0.5
+    assert values.sel(network="after", **{"class": 1}) == 0.0
+    with pytest.raises(BioSleepError, match="exceeds the 2 neurons"):
+        digit_specific_spike_rates(before, before, dynamics, x, y, 2, top_k=3)
