@@ -117,3 +117,20 @@ def test_cli_study_reads_the_toml_and_names_an_unreachable_scheduler(tmp_path):
     for name in ("study_patches_decay_threshold.toml", "study_search_patches.toml"):
         assert (Path(__file__).parents[1] / "experiments" / name).exists()
     assert len(load_study(Path(__file__).parents[1] / "experiments/study_patches_decay_threshold.toml").point_list()) == 16
+
+
+def test_plots_over_any_two_parameters_average_the_rest(tmp_path):
+    import xarray as xr
+
+    from bio_sleep.studies.plots import plot_heatmap, plot_lines
+
+    values = np.arange(24.0).reshape(2, 3, 4)
+    dataset = xr.Dataset({"accuracy_clean": (("decay", "inc", "dec"), values)},
+                         coords={"decay": [0.9, 1.0], "inc": [1, 2, 3], "dec": [1, 2, 3, 4]})
+    plot_heatmap(dataset, "accuracy_clean", "dec", "decay", tmp_path / "h.png")
+    plot_lines(dataset, "accuracy_clean", "inc", "decay", tmp_path / "l.png")
+    assert (tmp_path / "h.png").stat().st_size > 0 and (tmp_path / "l.png").stat().st_size > 0
+    with pytest.raises(BioSleepError, match="no variable 'loss'"):
+        plot_heatmap(dataset, "loss", "dec", "decay", tmp_path / "x.png")
+    with pytest.raises(BioSleepError, match="no dimension \\['alpha'\\]"):
+        plot_lines(dataset, "accuracy_clean", "alpha", None, tmp_path / "x.png")

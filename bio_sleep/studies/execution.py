@@ -4,10 +4,12 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from dask.distributed import WorkerPlugin
+
 from bio_sleep.errors import BioSleepError
 
 
-class _ImportBrian:
+class ImportBrian(WorkerPlugin):
     """Imports Brian2 on each worker's main thread: it installs a signal handler on import, which
     fails from the task threads where points run."""
 
@@ -18,10 +20,7 @@ class _ImportBrian:
 
 
 def _prepared(client):
-    from dask.distributed import WorkerPlugin
-
-    plugin = type("ImportBrian", (_ImportBrian, WorkerPlugin), {})()
-    client.register_plugin(plugin)
+    client.register_plugin(ImportBrian())
     return client
 
 
@@ -31,6 +30,7 @@ def dask_client(execution):
 
     Workers are processes with one thread each: Brian2's standalone device is
     a per-process singleton, so two points must never share a process at once.
+    Workers of an existing scheduler need bio_sleep installed.
     """
     from dask.distributed import Client, LocalCluster
 
