@@ -50,6 +50,8 @@ def main() -> None:
     total = time.perf_counter() - start
     records = [json.loads(p.read_text()) for p in sorted(Path(args.out, "points").glob("point_*.json"))]
     ok = [r for r in records if r["status"] == "ok"]
+    steady = [r["seconds"] for r in ok if r["compile_seconds"] == 0]
+    compiles = [r["compile_seconds"] for r in ok if r["compile_seconds"] > 0]
     compilations = Counter(r["pid"] for r in ok if r["compile_seconds"] > 0)
     points_seconds = sum(r["seconds"] for r in ok) / max(1, args.workers)
     result = {
@@ -60,6 +62,10 @@ def main() -> None:
         "mean_simulate_seconds": round(float(np.mean([r["simulate_seconds"] for r in ok])), 3) if ok else None,
         "compile_seconds": [round(r["compile_seconds"], 1) for r in ok if r["compile_seconds"] > 0],
         "mean_point_seconds": round(float(np.mean([r["seconds"] for r in ok])), 2) if ok else None,
+        "steady_point_seconds": round(float(np.mean(steady)), 2) if steady else None,
+        # An extrapolation, not a measurement: one compilation per worker, then steady points split over the workers.
+        "estimate_100_points_minutes": round((max(compiles, default=0) + 100 * np.mean(steady) / args.workers) / 60, 1)
+        if steady else None,
         "accuracy_clean_range": [float(dataset["accuracy_clean"].min()), float(dataset["accuracy_clean"].max())],
     }
     Path(args.out, "benchmark.json").write_text(json.dumps(result, indent=1))
