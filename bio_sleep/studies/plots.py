@@ -10,7 +10,7 @@ from bio_sleep.errors import BioSleepError
 
 
 def _reduce(dataset: xr.Dataset, variable: str, keep: list[str]) -> tuple[xr.DataArray, str]:
-    """``variable`` averaged over every dimension not in ``keep``; the note says which."""
+    """``variable`` averaged over every dimension not in ``keep``; the note says which (and the control's value)."""
     if variable not in dataset:
         raise BioSleepError(f"the study has no variable '{variable}'; it has {sorted(dataset.data_vars)}")
     array = dataset[variable]
@@ -19,6 +19,9 @@ def _reduce(dataset: xr.Dataset, variable: str, keep: list[str]) -> tuple[xr.Dat
         raise BioSleepError(f"'{variable}' has no dimension {missing}; its dimensions are {list(array.dims)}")
     others = [d for d in array.dims if d not in keep]
     note = f" (mean over {', '.join(others)})" if others else ""
+    control = dataset.attrs.get(f"control_{variable}")
+    if isinstance(control, (int, float)):
+        note += f"\ncontrol (no sleep): {control:.3f}"
     return array.mean(dim=others) if others else array, note
 
 
