@@ -32,12 +32,13 @@ def main() -> None:
     parser.add_argument("--widths", default="100,4")
     parser.add_argument("--train-samples", type=int, default=None)
     parser.add_argument("--test-samples", type=int, default=None)
+    parser.add_argument("--data-root", default="/work/shared/data", help="folder holding MNIST/raw/*.gz")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     n_weight_layers = len(widths) - 1
     experiment = with_overrides(default_config(), {
-        "model": {"widths": widths}, "data": {"dataset": args.dataset, "root": "/work/shared/data",
+        "model": {"widths": widths}, "data": {"dataset": args.dataset, "root": args.data_root,
                                               "train_samples": args.train_samples, "test_samples": args.test_samples},
         "sleep": {"backend": "brian2", "brian2_target": "cpp_standalone", "steps": args.steps,
                   "thresholds": [1.045] * n_weight_layers}})
