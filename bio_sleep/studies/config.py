@@ -1,0 +1,153 @@
+"""A study: an experiment config, the sleep parameters to sweep, what to evaluate and where to run.
+
+Swept parameters are named as fields of ``[sleep]`` (``decay``, ``alpha_scale``,
+``inc``, ``dec``, ``max_rate``, ``steps``, ...), a per-layer threshold as
+``thresholds.<layer index>``; a leading ``sleep.`` is accepted. Every point is
+validated into a full ExperimentConfig before any work starts.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bio_sleep.config import ExperimentConfig, SleepConfig, _explain, load_config, with_overrides
+from bio_sleep.errors import BioSleepError
+
+# Fields of SleepConfig that hold one number and may therefore be swept.
+NUMERIC_SLEEP_FIELDS = sorted(name for name, field in SleepConfig.model_fields.items() if field.annotation in (int, float))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudyEvaluation(_Section):
+    """What each point is scored on; accuracy on clean inputs is always measured."""
+
+    distortions: dict[str, list[float]] = Field(default_factory=dict, description="distortion name -> levels")
+    split: Literal["test", "validation"] = Field("test", description="validation: the last validation_samples of the training set")
+    validation_samples: int = Field(0, ge=0, description="training samples held out from training and sleep")
+    samples: int | None = Field(None, ge=1, description="evaluate on the first N samples of the split only")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _known(self):
+        from bio_sleep.evaluation import DISTORTIONS
+
+        unknown = sorted(set(self.distortions) - set(DISTORTIONS))
+        if unknown:
+            raise ValueError(f"unknown distortion(s) {unknown}; choose from {sorted(DISTORTIONS)}")
+        if any(not levels for levels in self.distortions.values()):
+            raise ValueError("every distortion needs at least one level")
+        if self.split == "validation" and self.validation_samples < 1:
+            raise ValueError("split = 'validation' needs validation_samples >= 1 (held out from the training set)")
+        return self
+
+
+class ExecutionConfig(_Section):
+    """Where points run: an embedded local Dask cluster, or an existing scheduler."""
+
+    workers: int = Field(1, ge=1, description="worker processes of the embedded cluster (one thread each)")
+    scheduler: str = Field("", description="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    connect_timeout: float = Field(5.0, gt=0, description="seconds to wait for the scheduler")
+
+
+class StudyConfig(_Section):
+    name: str = "study"
+    experiment: ExperimentConfig
+    grid: dict[str, list[float]] = Field(default_factory=dict, description="parameter -> values; the points are all combinations")
+    points: list[dict[str, float]] = Field(default_factory=list, description="or an explicit list of points")
+    evaluation: StudyEvaluation = StudyEvaluation()
+    execution: ExecutionConfig = ExecutionConfig()
+
+    @model_validator(mode="after")
+    def _one_kind_of_sweep(self):
+        if bool(self.grid) == bool(self.points):
+            raise ValueError("give either a non-empty [grid] or a non-empty points list (not both)")
+        if any(len(values) == 0 for values in self.grid.values()):
+            empty = [name for name, values in self.grid.items() if not values]
+            raise ValueError(f"grid parameter(s) {empty} have no values")
+        names = list(self.grid) or sorted({name for point in self.points for name in point})
+        for name in names:
+            check_parameter(name, self.experiment)
+        if self.points and any(set(point) != set(self.points[0]) for point in self.points):
+            raise ValueError("every point of the list must set the same parameters")
+        return self
+
+    @property
+    def parameters(self) -> list[str]:
+        return [canonical(name) for name in (self.grid or self.points[0])]
+
+    def point_list(self) -> list[dict[str, float]]:
+        if self.grid:
+            return [dict(zip(self.parameters, values)) for values in itertools.product(*self.grid.values())]
+        return [{canonical(k): v for k, v in point.items()} for point in self.points]
+
+    def fingerprint(self) -> str:
+        """Hash of everything that determines the results (not where they run)."""
+        content = self.model_dump(mode="json", exclude={"execution"})
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def canonical(name: str) -> str:
+    return name.removeprefix("sleep.")
+
+
+def check_parameter(name: str, experiment: ExperimentConfig) -> None:
+    """Raise unless ``name`` is a sweepable sleep parameter of ``experiment``."""
+    field, _, index = canonical(name).partition(".")
+    n_layers = len(experiment.sleep.thresholds)
+    if field == "thresholds":
+        if not index.isdigit() or int(index) >= n_layers:
+            raise ValueError(f"'{name}': name a layer's threshold as thresholds.<0..{n_layers - 1}>")
+    elif field not in NUMERIC_SLEEP_FIELDS or index:
+        raise ValueError(f"'{name}' is not a sweepable sleep parameter; choose from "
+                         f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]}")
+
+
+def apply_point(experiment: ExperimentConfig, point: dict[str, float]) -> ExperimentConfig:
+    """``experiment`` with the point's sleep parameters set (validated again)."""
+    sleep = experiment.sleep.model_dump()
+    for name, value in point.items():
+        field, _, index = canonical(name).partition(".")
+        if field == "thresholds":
+            sleep["thresholds"] = list(sleep["thresholds"])
+            sleep["thresholds"][int(index)] = float(value)
+        else:
+            sleep[field] = int(value) if SleepConfig.model_fields[field].annotation is int else float(value)
+    return with_overrides(experiment, {"sleep": sleep})
+
+
+def study_from_dict(values: dict, source: str = "study", base: Path | None = None) -> StudyConfig:
+    """Validate a study; ``experiment`` may be a path to an experiment TOML (relative to ``base``) or a table."""
+    values = dict(values)
+    if isinstance(values.get("experiment"), str):
+        path = Path(values["experiment"])
+        values["experiment"] = load_config(path if path.is_absolute() or base is None else base / path)
+    try:
+        study = StudyConfig.model_validate(values)
+    except ValidationError as error:
+        raise BioSleepError(_explain(error, source)) from None
+    for point in study.point_list():
+        try:
+            apply_point(study.experiment, point)
+        except BioSleepError as error:
+            raise BioSleepError(f"point {point} of {source} is not a valid configuration:\n{error}") from None
+    return study
+
+
+def load_study(path) -> StudyConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise BioSleepError(f"study file {path} does not exist; see experiments/study_*.toml for examples")
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
+    return study_from_dict(values, str(path), path.parent)

@@ -1,0 +1,53 @@
+"""Dask clients for studies: an embedded LocalCluster, or an existing scheduler given by address."""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from dask.distributed import WorkerPlugin
+
+from bio_sleep.errors import BioSleepError
+
+
+class ImportBrian(WorkerPlugin):
+    """Imports Brian2 on each worker's main thread: it installs a signal handler on import, which
+    fails from the task threads where points run."""
+
+    name = "bio-sleep-import-brian2"
+
+    def setup(self, worker):
+        import bio_sleep.equations  # noqa: F401  (imports brian2)
+
+
+def _prepared(client):
+    client.register_plugin(ImportBrian())
+    return client
+
+
+@contextlib.contextmanager
+def dask_client(execution):
+    """A ``dask.distributed.Client`` for an ExecutionConfig, closed (with its embedded cluster) on exit.
+
+    Workers are processes with one thread each: Brian2's standalone device is
+    a per-process singleton, so two points must never share a process at once.
+    Workers of an existing scheduler need bio_sleep installed.
+    """
+    from dask.distributed import Client, LocalCluster
+
+    if execution.scheduler:
+        try:
+            client = Client(execution.scheduler, timeout=f"{execution.connect_timeout}s")
+        except (OSError, TimeoutError, ValueError) as error:
+            raise BioSleepError(
+                f"no Dask scheduler answered at {execution.scheduler} within {execution.connect_timeout:g} s ({error}); "
+                "check the address (e.g. tcp://host:8786) and that `dask scheduler` runs there, "
+                "or leave execution.scheduler empty to use a local cluster") from None
+        try:
+            yield _prepared(client)
+        finally:
+            client.close()
+        return
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield _prepared(client)

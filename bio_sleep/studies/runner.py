@@ -1,0 +1,154 @@
+"""Run a study on Dask: points stream to disk as they finish and an interrupted study resumes."""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from tqdm.auto import tqdm
+
+from bio_sleep.config import config_to_toml
+from bio_sleep.sleep.recording import layer_names
+from bio_sleep.studies.config import StudyConfig
+from bio_sleep.studies.execution import dask_client
+from bio_sleep.studies.store import ResultStore, write_atomic
+from bio_sleep.studies.worker import build_model, load_data, run_point, score, splits
+
+CONTROL = "control_model.pt"
+
+
+def control_state(study: StudyConfig, root: Path, progress: bool = True) -> dict:
+    """The trained control network's weights (numpy), trained once and kept in the results folder."""
+    from bio_sleep.models import build_fc, train
+
+    path = root / CONTROL
+    if path.exists():
+        return {k: v.numpy() for k, v in torch.load(path, weights_only=True).items()}
+    experiment = study.experiment
+    data = load_data(experiment)
+    (x_fit, y_fit), _ = splits(data, study.evaluation.validation_samples)
+    torch.manual_seed(experiment.seed)
+    model = build_fc(experiment.model.widths, experiment.model.dropout, experiment.model.output,
+                     experiment.model.init, experiment.model.init_range)
+    t = experiment.training
+    train(model, x_fit, y_fit, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
+          batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=experiment.seed, progress=progress)
+    tmp = path.with_suffix(".tmp")
+    torch.save(model.state_dict(), tmp)
+    tmp.replace(path)
+    return {k: v.detach().numpy() for k, v in model.state_dict().items()}
+
+
+def run_points(client, experiment_json: str, evaluation_json: str, state: dict, points: dict[int, dict],
+               on_result, progress: bool = True, initial: int = 0, total: int | None = None) -> None:
+    """Submit ``points`` (index -> point) to ``client``; call ``on_result(index, record)`` as each finishes."""
+    from dask.distributed import as_completed
+
+    if not points:
+        return
+    shared_state = client.scatter(state, broadcast=True)
+    futures = {client.submit(run_point, experiment_json, evaluation_json, shared_state, point, pure=False): index
+               for index, point in points.items()}
+    with tqdm(total=total or len(points), initial=initial, desc="study points", unit="point", disable=not progress) as bar:
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                record = future.result()
+            except Exception as error:  # a lost worker (KilledWorker) or a task that could not run
+                record = {"point": points[index], "status": "failed", "error": f"{type(error).__name__}: {error}"}
+            on_result(index, record)
+            bar.update()
+
+
+def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_failed: bool = False,
+              client=None) -> xr.Dataset:
+    """Run every point not yet on disk in ``out_dir``; return (and write) the assembled Dataset and plots.
+
+    ``client``: an existing Dask client to use instead of the one ``study.execution`` describes.
+    """
+    root = Path(out_dir)
+    points = study.point_list()
+    store = ResultStore(root, study.fingerprint(), {"name": study.name, "n_points": len(points),
+                                                    "study": study.model_dump(mode="json")})
+    write_atomic(root / "study.json", study.model_dump_json(indent=1))
+    records = store.load_all()
+    done = {i for i, r in records.items() if r["status"] == "ok" or not retry_failed}
+    pending = {i: p for i, p in enumerate(points) if i not in done}
+
+    def save(index, record):
+        store.save(index, record)
+        records[index] = record
+
+    # Connect first, so that an unreachable scheduler is reported before any training.
+    with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
+        state = control_state(study, root, progress)
+        run_points(active, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
+                   save, progress, initial=len(points) - len(pending), total=len(points))
+    baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
+    dataset = assemble(study, records, baseline)
+    dataset.attrs["corrupt_files_recomputed"] = json.dumps(store.corrupt)
+    dataset.to_netcdf(root / "study.nc")
+    _write_plots(study, dataset, root)
+    return dataset
+
+
+def _dim(name: str) -> str:
+    return name.replace(".", "_")
+
+
+def assemble(study: StudyConfig, records: dict[int, dict], baseline: dict) -> xr.Dataset:
+    """One cell per point: dims are the swept parameters (grid) or ``point`` (list); missing points are NaN."""
+    points = study.point_list()
+    if study.grid:
+        dims = [_dim(p) for p in study.parameters]
+        coords = {_dim(p): list(values) for p, values in zip(study.parameters, study.grid.values())}
+        shape = tuple(len(v) for v in study.grid.values())
+    else:
+        dims, shape = ["point"], (len(points),)
+        coords = {"point": np.arange(len(points)),
+                  **{_dim(p): ("point", [pt[p] for pt in points]) for p in study.parameters}}
+    status = np.full(len(points), "pending", dtype=object)
+    errors = np.full(len(points), "", dtype=object)
+    metrics: dict[str, list] = {}
+    for index, record in records.items():
+        status[index] = record["status"]
+        errors[index] = record.get("error", "")
+        for key, value in record.get("metrics", {}).items():
+            metrics.setdefault(key, [None] * len(points))[index] = value
+    data = {"status": (dims, status.reshape(shape).astype(str)), "error": (dims, errors.reshape(shape).astype(str))}
+    for key, values in metrics.items():
+        sample = next(v for v in values if v is not None)
+        width = len(sample) if isinstance(sample, list) else 0
+        table = np.full((len(points), width) if width else len(points), np.nan)
+        for index, value in enumerate(values):
+            if value is not None:
+                table[index] = value
+        if width:
+            extra = ("layer",) if key == "firing_fraction" else (f"{key.removeprefix('accuracy_')}_level",)
+            if key == "firing_fraction":
+                coords["layer"] = layer_names(width)
+            data[key] = (dims + list(extra), table.reshape(shape + (width,)))
+        else:
+            data[key] = (dims, table.reshape(shape))
+    for name, levels in study.evaluation.distortions.items():
+        coords[f"{name}_level"] = levels
+    dataset = xr.Dataset(data, coords=coords, attrs={
+        "study": study.name, "study_hash": study.fingerprint(), "parameters": json.dumps(study.parameters),
+        "evaluation_split": study.evaluation.split, "experiment_toml": config_to_toml(study.experiment),
+        **{f"control_{k}": (json.dumps(v) if isinstance(v, list) else v) for k, v in baseline.items()}})
+    return dataset
+
+
+def _write_plots(study: StudyConfig, dataset: xr.Dataset, root: Path) -> None:
+    from bio_sleep.studies.plots import plot_heatmap, plot_lines
+
+    dims = [_dim(p) for p in study.parameters] if study.grid else []
+    targets = ["accuracy_clean"] + (["mean_distorted_accuracy"] if study.evaluation.distortions else [])
+    for variable in targets:
+        if len(dims) >= 2:
+            plot_heatmap(dataset, variable, dims[0], dims[1], root / f"heatmap_{variable}.png")
+        if dims:
+            plot_lines(dataset, variable, dims[0], dims[1] if len(dims) > 1 else None, root / f"lines_{variable}.png")

@@ -1,0 +1,196 @@
+"""Search sleep parameters with Optuna (NSGA-II, the papers' genetic algorithm, by default), trials on Dask.
+
+The objective is scored on a validation split held out from the training set
+(never the test set). Trials live in an Optuna storage (SQLite in the output
+folder by default, any database URL for many machines), so an interrupted
+search continues; the best point is written as a ready-to-run experiment TOML.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from bio_sleep.config import ExperimentConfig, _explain, config_to_toml, load_config
+from bio_sleep.errors import BioSleepError
+from bio_sleep.studies.config import (ExecutionConfig, SleepConfig, StudyEvaluation, _Section, apply_point, canonical,
+                                      check_parameter)
+from bio_sleep.studies.execution import dask_client
+from bio_sleep.studies.runner import control_state, run_points
+from bio_sleep.studies.store import ResultStore, write_atomic
+
+
+class ParameterRange(_Section):
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+
+class SearchConfig(_Section):
+    name: str = "search"
+    experiment: ExperimentConfig
+    parameters: dict[str, ParameterRange] = Field(min_length=1)
+    objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy or accuracy_<distortion> (mean over its levels)")
+    evaluation: StudyEvaluation
+    sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
+    population_size: int = Field(8, ge=2, description="NSGA-II generation size")
+    trials: int = Field(20, ge=1)
+    seed: int = 0
+    storage: str = Field("", description="Optuna storage URL; empty: SQLite search.db in the output folder")
+    execution: ExecutionConfig = ExecutionConfig()
+
+    @model_validator(mode="after")
+    def _valid(self):
+        for name in self.parameters:
+            check_parameter(name, self.experiment)
+        if self.evaluation.split != "validation":
+            raise ValueError("evaluation.split must be 'validation': a search must never be scored on the test set")
+        allowed = {"accuracy_clean", "mean_distorted_accuracy"} | {f"accuracy_{d}" for d in self.evaluation.distortions}
+        if self.objective not in allowed:
+            raise ValueError(f"objective '{self.objective}' is not one of {sorted(allowed)}")
+        return self
+
+    def fingerprint(self) -> str:
+        content = self.model_dump(mode="json", exclude={"execution", "trials", "storage"})
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def search_from_dict(values: dict, source: str = "search", base: Path | None = None) -> SearchConfig:
+    values = dict(values)
+    if isinstance(values.get("experiment"), str):
+        path = Path(values["experiment"])
+        values["experiment"] = load_config(path if path.is_absolute() or base is None else base / path)
+    try:
+        return SearchConfig.model_validate(values)
+    except ValidationError as error:
+        raise BioSleepError(_explain(error, source)) from None
+
+
+def load_search(path) -> SearchConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise BioSleepError(f"search file {path} does not exist; see experiments/study_search_*.toml for an example")
+    try:
+        return search_from_dict(tomllib.loads(path.read_text()), str(path), path.parent)
+    except tomllib.TOMLDecodeError as error:
+        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
+
+
+def _sampler(search: SearchConfig):
+    import optuna
+
+    if search.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(population_size=search.population_size, seed=search.seed)
+    if search.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=search.seed)
+    return optuna.samplers.RandomSampler(seed=search.seed)
+
+
+def _suggest(trial, search: SearchConfig) -> dict:
+    point = {}
+    for name, bounds in search.parameters.items():
+        field = canonical(name).partition(".")[0]
+        if field != "thresholds" and SleepConfig.model_fields[field].annotation is int:
+            point[canonical(name)] = trial.suggest_int(name, int(bounds.low), int(bounds.high), log=bounds.log)
+        else:
+            point[canonical(name)] = trial.suggest_float(name, bounds.low, bounds.high, log=bounds.log)
+    return point
+
+
+def _objective(record: dict, objective: str) -> float:
+    value = record["metrics"][objective]
+    value = sum(value) / len(value) if isinstance(value, list) else value
+    if not math.isfinite(value):
+        raise ValueError(f"objective {objective} is not finite")
+    return value
+
+
+def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=None):
+    """Run the trials still missing from the storage; write best_config.toml and trials.csv; return the Optuna study."""
+    import optuna
+
+    root = Path(out_dir)
+    ResultStore(root, search.fingerprint(), {"name": search.name, "search": search.model_dump(mode="json")})
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = search.storage or f"sqlite:///{(root / 'search.db').resolve()}"
+    study = optuna.create_study(study_name=search.name, storage=storage, sampler=_sampler(search),
+                                direction="maximize", load_if_exists=True)
+    for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # interrupted before it finished
+    finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)))
+    remaining = search.trials - finished
+    experiment_json, evaluation_json = search.experiment.model_dump_json(), search.evaluation.model_dump_json()
+
+    asked = {}
+
+    def tell(number, record):
+        if record["status"] == "ok":
+            try:
+                study.tell(asked[number], _objective(record, search.objective))
+                return
+            except ValueError as error:
+                record["error"] = str(error)
+        asked[number].set_user_attr("error", record.get("error", ""))
+        study.tell(asked[number], state=optuna.trial.TrialState.FAIL)
+
+    with contextlib.nullcontext(client) if client is not None else dask_client(search.execution) as active:
+        state = control_state(search, root, progress)
+        workers = max(1, len(active.scheduler_info()["workers"]))
+        while remaining > 0:
+            # One batch per round: as many trials as workers, so that a generation keeps every worker busy.
+            asked.clear()
+            asked.update((trial.number, trial) for trial in (study.ask() for _ in range(min(workers, remaining))))
+            batch = {number: _suggest(trial, search) for number, trial in asked.items()}
+            run_points(active, experiment_json, evaluation_json, state, batch, tell, progress,
+                       initial=search.trials - remaining, total=search.trials)
+            remaining -= len(batch)
+    _write_outputs(search, study, root)
+    return study
+
+
+def _write_outputs(search: SearchConfig, study, root: Path) -> None:
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    study.trials_dataframe().to_csv(root / "trials.csv", index=False)
+    if not complete:
+        raise BioSleepError(f"no trial of search '{search.name}' finished; see {root / 'trials.csv'} for their errors")
+    best = study.best_trial
+    point = {canonical(name): value for name, value in best.params.items()}
+    config = apply_point(search.experiment, point)
+    header = (f"# Best of {len(complete)} trials of search '{search.name}': {search.objective} = {best.value:.4f}\n"
+              f"# on {search.evaluation.validation_samples} validation samples held out from the training set.\n")
+    write_atomic(root / "best_config.toml", header + config_to_toml(config))
+    _plot_history(complete, search.objective, root / "search_history.png")
+
+
+def _plot_history(trials, objective: str, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    values = np.array([t.value for t in trials])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([t.number for t in trials], values, "o", label="trial")
+    ax.plot([t.number for t in trials], np.maximum.accumulate(values), "-", label="best so far")
+    ax.set(xlabel="trial", ylabel=objective, title="search history (validation split)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,92 @@
+"""What a Dask worker does for one point: sleep the control model, evaluate the slept copy.
+
+Everything a worker keeps between points lives in this process: the dataset
+(loaded once per data config) and, through ``brian_network_for``, the compiled
+Brian2 network of each architecture.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+import traceback
+
+import numpy as np
+import torch
+
+
+@functools.lru_cache(maxsize=2)
+def _dataset(data_json: str):
+    from bio_sleep.config import DataConfig
+    from bio_sleep.data import load_dataset
+
+    return load_dataset(DataConfig.model_validate_json(data_json))
+
+
+def splits(data, validation_samples: int):
+    """(x_fit, y_fit) for training and sleep, and the held-out (x_val, y_val) at the end of the training set."""
+    cut = len(data.x_train) - validation_samples
+    return (data.x_train[:cut], data.y_train[:cut]), (data.x_train[cut:], data.y_train[cut:])
+
+
+def evaluation_set(data, evaluation):
+    fit, validation = splits(data, evaluation.validation_samples)
+    x, y = validation if evaluation.split == "validation" else (data.x_test, data.y_test)
+    return x[:evaluation.samples], y[:evaluation.samples]
+
+
+def load_data(experiment):
+    return _dataset(experiment.data.model_dump_json())
+
+
+def build_model(experiment, state: dict):
+    from bio_sleep.models import build_fc
+
+    model = build_fc(experiment.model.widths, experiment.model.dropout, experiment.model.output)
+    model.load_state_dict({name: torch.as_tensor(value) for name, value in state.items()})
+    return model.eval()
+
+
+def score(model, data, evaluation) -> dict:
+    """accuracy_clean, accuracy_<distortion> (a list over its levels) and their mean over all distorted levels."""
+    from bio_sleep.evaluation import accuracy_sweep
+
+    x, y = evaluation_set(data, evaluation)
+    sweep = accuracy_sweep({"model": model}, x, y, dict(evaluation.distortions), seed=evaluation.seed,
+                           image_shape=data.image_shape, progress=False)
+    metrics = {"accuracy_clean": float(sweep["accuracy_clean"].item())}
+    distorted = []
+    for name in evaluation.distortions:
+        values = [float(v) for v in sweep[f"accuracy_{name}"].values[0]]
+        metrics[f"accuracy_{name}"] = values
+        distorted += values
+    metrics["mean_distorted_accuracy"] = float(np.mean(distorted)) if distorted else float("nan")
+    return metrics
+
+
+def run_point(experiment_json: str, evaluation_json: str, state: dict, point: dict) -> dict:
+    """Sleep + evaluation of one point; never raises: a failure comes back as a record with its error."""
+    from bio_sleep.config import ExperimentConfig
+    from bio_sleep.studies.config import StudyEvaluation, apply_point
+
+    start = time.perf_counter()
+    record = {"point": point, "pid": os.getpid()}
+    try:
+        from bio_sleep.sleep import sleep_model
+
+        experiment = apply_point(ExperimentConfig.model_validate_json(experiment_json), point)
+        evaluation = StudyEvaluation.model_validate_json(evaluation_json)
+        data = load_data(experiment)
+        (x_fit, _), _ = splits(data, evaluation.validation_samples)
+        result = sleep_model(build_model(experiment, state), x_fit, experiment.sleep, seed=experiment.seed,
+                             image_shape=data.image_shape, progress=False)
+        record["metrics"] = score(result.model, data, evaluation)
+        report = result.recording.layer_report()
+        record["metrics"]["firing_fraction"] = [row["fraction_per_step"] for row in report]
+        record.update(status="ok", simulate_seconds=result.simulate_seconds, compile_seconds=result.compile_seconds)
+    except Exception as error:  # recorded, not raised: one bad point must not stop the study
+        record.update(status="failed", error=f"{type(error).__name__}: {error}",
+                      traceback=traceback.format_exc(limit=5))
+    record["seconds"] = time.perf_counter() - start
+    return json.loads(json.dumps(record))

@@ -1,0 +1,49 @@
+"""Optuna search through the Dask execution: validation split only, resumable, best config runnable."""
+import pytest
+
+from bio_sleep.config import default_config, load_config, with_overrides
+from bio_sleep.errors import BioSleepError
+from bio_sleep.studies.execution import dask_client
+from bio_sleep.studies.search import run_search, search_from_dict
+
+EXPERIMENT = with_overrides(default_config(), {
+    "sleep": {"backend": "torch", "steps": 100}, "data": {"patches_train_copies": 10, "patches_test_copies": 2},
+    "training": {"epochs": 2, "batch_size": 10}})
+
+
+def _search(**changes):
+    values = {"name": "s", "experiment": EXPERIMENT.model_dump(), "trials": 4, "sampler": "nsga2", "population_size": 2,
+              "parameters": {"thresholds.0": {"low": 0.2, "high": 2.0}, "decay": {"low": 0.9, "high": 1.0}},
+              "evaluation": {"split": "validation", "validation_samples": 8, "distortions": {"gaussian_noise": [0.3]}},
+              "execution": {"workers": 1}}
+    values.update(changes)
+    return search_from_dict(values)
+
+
+def test_search_runs_resumes_and_writes_a_runnable_best_config(tmp_path):
+    search = _search()
+    with dask_client(search.execution) as client:
+        study = run_search(search, tmp_path, progress=False, client=client)
+        assert len(study.trials) == 4
+        best = load_config(tmp_path / "best_config.toml")
+        assert best.sleep.thresholds[0] == pytest.approx(study.best_trial.params["thresholds.0"])
+        assert best.sleep.decay == pytest.approx(study.best_trial.params["decay"])
+        assert 0.0 <= study.best_value <= 1.0
+        first_params = [t.params for t in study.trials]
+        # more trials on the same storage: the first four are kept, two more are run
+        resumed = run_search(_search(trials=6), tmp_path, progress=False, client=client)
+        assert len(resumed.trials) == 6
+        assert [t.params for t in resumed.trials[:4]] == first_params
+    assert (tmp_path / "trials.csv").exists() and (tmp_path / "search_history.png").exists()
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"evaluation": {"split": "test", "distortions": {}}}, "never be scored on the test set"),
+    ({"parameters": {"speed": {"low": 0, "high": 1}}}, "not a sweepable sleep parameter"),
+    ({"parameters": {"decay": {"low": 1, "high": 0.5}}}, "must be below high"),
+    ({"parameters": {}}, "parameters"),
+    ({"objective": "accuracy_blur"}, "objective 'accuracy_blur'"),
+])
+def test_bad_searches_are_rejected(changes, message):
+    with pytest.raises(BioSleepError, match=message):
+        _search(**changes)
