@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bio_sleep.analysis.cli import add_parser as add_analyse_parser
 from bio_sleep.errors import BioSleepError
+from bio_sleep.studies.cli import add_parser as add_study_parsers
 
 
 def _run(args) -> None:
@@ -66,20 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Print the embedded default config, or the given one with defaults filled in.")
     show.add_argument("config", nargs="?", help="experiment TOML (default: the embedded Patches experiment)")
     show.set_defaults(handler=_config)
+
+    add_analyse_parser(commands)
+    add_study_parsers(commands)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        return args.handler(args) or 0
     except BioSleepError as error:
         print(f"bio-sleep: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\nbio-sleep: interrupted; files already written in the run folder are complete", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":
