@@ -52,8 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run", help="train a network, sleep it, evaluate control and slept network",
         description="Train the control network, convert it to a spiking network, run sleep (Brian2 or torch), "
                     "fold the weights back and evaluate both networks on clean, noisy and blurred test data. "
-                    "Writes config.toml, control.pt, slept.pt, sleep_recording.nc, results.nc, accuracy.png and "
-                    "summary.json into a new folder under output_dir.")
+                    "Writes config.toml, control.pt, slept.pt, sleep_recording.nc, weights.nc (before/after sleep), "
+                    "results.nc, accuracy.png and summary.json into a new folder under output_dir.")
     run.add_argument("config", nargs="?", help="experiment TOML (default: the embedded Patches experiment, "
                                                "identical to experiments/patches.toml)")
     run.add_argument("--data-root", help="folder holding MNIST/raw/*.gz etc. (overrides data.root; "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from bio_sleep.analysis.weights import weights_dataset
 from bio_sleep.config import ExperimentConfig, config_to_toml
 from bio_sleep.data import ArrayDataset, load_dataset
 from bio_sleep.errors import BioSleepError
@@ -85,6 +86,7 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
     torch.save(slept.model.state_dict(), folder / "slept.pt")
     recording = slept.recording.to_dataset(attrs={"config": config_to_toml(config), "backend": config.sleep.backend})
     recording.to_netcdf(folder / "sleep_recording.nc")
+    weights_dataset(slept.before.weights, slept.after.weights).to_netcdf(folder / "weights.nc")
     log(slept.recording.summary())
 
     start = time.perf_counter()

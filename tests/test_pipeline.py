@@ -21,8 +21,8 @@ def small_patches(tmp_path, **sleep):
 def test_patches_run_writes_every_result(tmp_path):
     outcome = run_experiment(small_patches(tmp_path), progress=False, log=lambda *_: None)
     files = {path.name for path in outcome.folder.iterdir()}
-    assert {"config.toml", "control.pt", "slept.pt", "sleep_recording.nc", "results.nc", "accuracy.png",
-            "summary.json"} <= files
+    assert {"config.toml", "control.pt", "slept.pt", "sleep_recording.nc", "weights.nc", "results.nc",
+            "accuracy.png", "summary.json"} <= files
     results = xr.load_dataset(outcome.folder / "results.nc")
     assert list(results.network.values) == ["control", "sleep"]
     assert tomllib.loads((outcome.folder / "config.toml").read_text())["sleep"]["steps"] == 500

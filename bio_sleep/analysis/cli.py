@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import argparse
 
-import xarray as xr
-
-from bio_sleep.analysis.report import analyse_recording, open_recording
 from bio_sleep.errors import BioSleepError
 
 
@@ -31,6 +28,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    import xarray as xr
+
+    from bio_sleep.analysis.report import analyse_recording, open_recording
+
     dataset = open_recording(args.recording)
     weights_data = None
     if args.weights:
