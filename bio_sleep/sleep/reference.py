@@ -126,11 +126,11 @@ def _initial_weights(network: SpikingNetwork, dtype, device) -> tuple[list, list
         pre, parameter = (torch.from_numpy(a).to(device) for a in gather_indices(connection))
         if isinstance(connection, Conv):
             weights.append(torch.tensor(w.reshape(w.shape[0], -1), dtype=dtype, device=device).contiguous())
-            gathers.append(Gather(pre, parameter, connection.kernel_shape[0]))
+            gathers.append(Gather(pre, parameter, connection.kernel_shape[0], connection))
             decays.append(None)
         else:
             weights.append(torch.ones(1, 1, dtype=dtype, device=device))
-            gathers.append(Gather(pre, parameter, 1))
+            gathers.append(Gather(pre, parameter, 1, connection))
             decays.append(Pool.decay)
     return weights, gathers, decays
 
