@@ -116,7 +116,7 @@ class BrianSleepNetwork:
             syn.pre.order = 10 * index
             group.thresholder["spike"].when = group.resetter["spike"].when = "start"
             group.thresholder["spike"].order, group.resetter["spike"].order = 10 * index + 2, 10 * index + 3
-            if hasattr(syn, "post"):
+            if hasattr(syn, "post"):  # Brian2 makes the 'post' pathway only for synapses with on_post (plastic)
                 syn.post.when = "start"
                 syn.post.order = 10 * index + 4
             objects += [group, update, syn] + kernel_objects
@@ -180,7 +180,7 @@ class BrianSleepNetwork:
             if isinstance(connection, Conv):
                 values[kernel.w] = np.ascontiguousarray(weights).ravel()
             elif isinstance(connection, Pool):
-                    decay = Pool.decay
+                decay = Pool.decay
             else:
                 values[syn.w] = np.ascontiguousarray(weights.T).ravel()
             if "inc" in syn.variables:
