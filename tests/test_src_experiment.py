@@ -92,3 +92,18 @@ def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path, monkeypatch
     stamp = (folder / "trials" / "trial_00.nc").stat().st_mtime_ns
     run_src_experiment(config, progress=False)                                   # finished trials are kept
     assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
+
+
+def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):
+    import argparse
+
+    from bio_sleep.src.cli import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["src", "experiments/src_cifar10_figure2.toml", "--trials", "2", "--epochs", "1"])
+    assert args.trials == 2 and args.epochs == 1 and callable(args.handler)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path("experiments/src_mnist_figure2.toml").read_text().replace("decay = 0.99", "decay = 1.5"))
+    with pytest.raises(BioSleepError, match="decay"):
+        args.handler(parser.parse_args(["src", str(bad)]))
