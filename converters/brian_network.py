@@ -2,8 +2,8 @@
 
 One NeuronGroup per layer (models from ``bio_sleep.equations``), one Synapses
 object per weight matrix, connected postsynaptic-major so that the synapse
-weights are ``W.ravel()`` for a torch weight W of shape (n_post, n_pre). The input layer replays a precomputed raster
-through a TimedArray.
+weights are ``W.ravel()`` for a torch weight W of shape (n_post, n_pre). The
+input layer replays a precomputed raster through a TimedArray.
 
 Scheduling. Brian2's default schedule (groups, thresholds, synapses, resets)
 would delay each layer by one step. Algorithm 1 lets a spike cross every layer
@@ -14,6 +14,13 @@ in this order per layer l:
     layer l:    v = decay * v + alpha * I
     layer l:    threshold, reset
     synapses l: STDP on the spikes of layer l (reads s_pre of layer l-1)
+    kernel l:   w = w + dk (convolutions only: the shared-weight accumulation)
+
+Convolutions and pooling (``Architecture.connections``) are unrolled into
+synapses from numpy index arrays (``converters.unrolling``). A conv synapse's weight is a linked variable into a
+kernel NeuronGroup of one unit per kernel element; pooling layers are
+integrate-and-fire groups with unit weights, decay 0 and threshold 0.5 (a
+pooled unit spikes when any unit of its window does).
 
 Reuse. Everything that may change between runs (weights, thresholds, alphas,
 decay, inc/dec, the input raster) is a variable, never a constant baked into
@@ -36,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from bio_sleep.converters.spiking_network import SleepDynamics, SpikingNetwork
+from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics, SpikingNetwork
+from bio_sleep.converters.unrolling import synapse_list
 from bio_sleep.equations import neurons, synapses
 from bio_sleep.sleep.recording import SleepRecording
 
@@ -58,6 +66,7 @@ class Architecture:
     plastic: tuple[bool, ...]
     record_trains: bool
     target: str
+    connections: tuple[Conv | Pool | None, ...] | None = None   # None: all dense
 
 
 def _configure_brian(target: str, directory: str):
@@ -102,26 +111,20 @@ class BrianSleepNetwork:
         source.thresholder["spike"].when = source.resetter["spike"].when = "start"
         source.thresholder["spike"].order, source.resetter["spike"].order = 1, 2
         objects = [source, clear]
-        self.layers, self.synapses = [source], []
+        self.layers, self.synapses, self.kernels = [source], [], []
         for index, size in enumerate(arch.sizes[1:], start=1):
             group = b2.NeuronGroup(size, neurons.INTEGRATE_AND_FIRE, threshold=neurons.THRESHOLDS[arch.spike_condition],
                                    reset=neurons.RESET, name=f"layer_{index}")
             update = group.run_regularly(neurons.STEP_UPDATE, when="start", order=10 * index + 1, name=f"layer_{index}_update")
-            on_post = synapses.ON_POST[arch.stdp_rule] if arch.plastic[index - 1] else None
-            syn = b2.Synapses(self.layers[-1], group, synapses.SYNAPSE, on_pre=synapses.ON_PRE, on_post=on_post,
-                              namespace={"stdp_weight_factor": synapses.stdp_weight_factor}, name=f"weights_{index}")
-            n_pre, n_post = arch.sizes[index - 1], size
-            # Postsynaptic-major, like torch's weight matrix: the STDP pathway (the costly one,
-            # with one weight factor per synapse) then walks contiguous memory.
-            syn.connect(i=np.tile(np.arange(n_pre), n_post), j=np.repeat(np.arange(n_post), n_pre))
+            syn, kernel_objects = self._connect(b2, index, group)
             syn.pre.when = "start"
             syn.pre.order = 10 * index
             group.thresholder["spike"].when = group.resetter["spike"].when = "start"
             group.thresholder["spike"].order, group.resetter["spike"].order = 10 * index + 2, 10 * index + 3
-            if on_post is not None:
+            if hasattr(syn, "post"):  # Brian2 makes the 'post' pathway only for synapses with on_post (plastic)
                 syn.post.when = "start"
                 syn.post.order = 10 * index + 4
-            objects += [group, update, syn]
+            objects += [group, update, syn] + kernel_objects
             self.layers.append(group)
             self.synapses.append(syn)
         self.spike_monitors = [b2.SpikeMonitor(g, record=arch.record_trains, when="end", name=f"spikes_{k}")
@@ -137,14 +140,60 @@ class BrianSleepNetwork:
         self._b2 = b2
         self.device = b2.get_device()
 
+    def _connection(self, index: int) -> Conv | Pool | None:
+        return None if self.arch.connections is None else self.arch.connections[index - 1]
+
+    def _connect(self, b2, index: int, group) -> tuple:
+        """The Synapses into layer ``index`` (and, for a convolution, its kernel group and update)."""
+        arch, connection = self.arch, self._connection(index)
+        plastic = arch.plastic[index - 1]
+        namespace = {"stdp_weight_factor": synapses.stdp_weight_factor}
+        if isinstance(connection, Conv):
+            on_post = synapses.CONV_ON_POST[arch.stdp_rule] if plastic else None
+            syn = b2.Synapses(self.layers[-1], group, synapses.CONV_SYNAPSE, on_pre=synapses.ON_PRE, on_post=on_post,
+                              namespace=namespace, name=f"weights_{index}")
+            pre, post, element = synapse_list(connection)
+            syn.connect(i=pre, j=post)
+            syn.k = element
+            kernel = b2.NeuronGroup(int(np.prod(connection.kernel_shape)), synapses.KERNEL, name=f"kernel_{index}")
+            syn.w = b2.linked_var(kernel, "w", index="k")
+            syn.dk = b2.linked_var(kernel, "dk", index="k")
+            update = kernel.run_regularly(synapses.KERNEL_UPDATE, when="start", order=10 * index + 5,
+                                          name=f"kernel_{index}_update")
+            self.kernels.append(kernel)
+            return syn, [kernel, update]
+        self.kernels.append(None)
+        if isinstance(connection, Pool):
+            syn = b2.Synapses(self.layers[-1], group, synapses.SYNAPSE, on_pre=synapses.ON_PRE, name=f"weights_{index}")
+            pre, post, _ = synapse_list(connection)
+            syn.connect(i=pre, j=post)
+            syn.w = 1.0
+            return syn, []
+        on_post = synapses.ON_POST[arch.stdp_rule] if plastic else None
+        syn = b2.Synapses(self.layers[-1], group, synapses.SYNAPSE, on_pre=synapses.ON_PRE, on_post=on_post,
+                          namespace=namespace, name=f"weights_{index}")
+        n_pre, n_post = arch.sizes[index - 1], arch.sizes[index]
+        # Postsynaptic-major, like torch's weight matrix: the STDP pathway (the costly one,
+        # with one weight factor per synapse) then walks contiguous memory.
+        syn.connect(i=np.tile(np.arange(n_pre), n_post), j=np.repeat(np.arange(n_post), n_pre))
+        return syn, []
+
     def _values(self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray) -> dict:
         """Run-time values keyed by the Brian2 variable they set."""
         values = {self.input_spikes: raster.astype(np.float64)}
-        for group, syn, weights, alpha, threshold in zip(self.layers[1:], self.synapses, network.weights,
-                                                          network.alphas, network.thresholds):
-            values[syn.w] = np.ascontiguousarray(weights).ravel()
-            values[syn.inc], values[syn.dec] = dynamics.inc, dynamics.dec
-            values[group.alpha], values[group.threshold], values[group.decay] = alpha, threshold, dynamics.decay
+        for index, (group, syn, kernel, weights, alpha, threshold) in enumerate(zip(
+                self.layers[1:], self.synapses, self.kernels, network.weights, network.alphas, network.thresholds), start=1):
+            connection = self._connection(index)
+            decay = dynamics.decay
+            if isinstance(connection, Conv):
+                values[kernel.w] = np.ascontiguousarray(weights).ravel()
+            elif isinstance(connection, Pool):
+                decay = Pool.decay
+            else:
+                values[syn.w] = np.ascontiguousarray(weights).ravel()
+            if "inc" in syn.variables:
+                values[syn.inc], values[syn.dec] = dynamics.inc, dynamics.dec
+            values[group.alpha], values[group.threshold], values[group.decay] = alpha, threshold, decay
         return values
 
     def run(self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray,
@@ -173,8 +222,15 @@ class BrianSleepNetwork:
 
     def _results(self, network: SpikingNetwork) -> tuple[SpikingNetwork, SleepRecording]:
         arch = self.arch
-        weights = [np.asarray(syn.w[:]).reshape(n_post, n_pre).copy()
-                   for syn, n_pre, n_post in zip(self.synapses, arch.sizes[:-1], arch.sizes[1:])]
+        weights = []
+        for index, (syn, kernel) in enumerate(zip(self.synapses, self.kernels), start=1):
+            connection = self._connection(index)
+            if isinstance(connection, Conv):
+                weights.append(np.asarray(kernel.w[:]).reshape(connection.kernel_shape).copy())
+            elif isinstance(connection, Pool):
+                weights.append(None)
+            else:
+                weights.append(np.asarray(syn.w[:]).reshape(arch.sizes[index], arch.sizes[index - 1]).copy())
         per_step = np.stack([np.rint(np.asarray(m.rate[:]) * n * arch.dt).astype(np.int64)
                              for m, n in zip(self.rate_monitors, arch.sizes)])
         counts = [np.asarray(m.count[:]).astype(np.int64) for m in self.spike_monitors]

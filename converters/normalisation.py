@@ -22,7 +22,11 @@ from bio_sleep.models.fc import weight_layers
 
 @torch.no_grad()
 def layer_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> list[float]:
-    """Per weight layer, max(largest positive weight, largest post-ReLU activation on ``x``)."""
+    """Per weight layer (Linear or Conv2d), max(largest positive weight, largest post-ReLU activation on ``x``).
+
+    Max pooling passes the largest activation through unchanged, so pooling
+    layers need no factor of their own.
+    """
     linears = weight_layers(model)
     activation_max = [0.0] * len(linears)
     model.eval()  # torch dropout is inverted: eval activations are the (1 - p)-scaled ones of the authors' code
@@ -31,7 +35,7 @@ def layer_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> l
         index = 0
         for module in model:
             activations = module(activations)
-            if isinstance(module, nn.Linear):
+            if isinstance(module, (nn.Linear, nn.Conv2d)):
                 activation_max[index] = max(activation_max[index], float(activations.clamp(min=0).max()))
                 index += 1
     maxima = []

@@ -8,5 +8,5 @@ from bio_sleep.models.fc import copy_with_weights
 
 
 def to_torch(model: nn.Module, network: SpikingNetwork) -> nn.Module:
-    """A copy of ``model`` carrying the slept weights; ``model`` itself is untouched."""
-    return copy_with_weights(model, list(network.weights))
+    """A copy of ``model`` carrying the slept weights (pooling layers have none); ``model`` itself is untouched."""
+    return copy_with_weights(model, [w for w in network.weights if w is not None])

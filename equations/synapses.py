@@ -49,3 +49,32 @@ def stdp_weight_factor(w):
 def stdp_weight_factor_numpy(w):
     """The factor with numpy, whose float64 exp is the C library's, as in Brian2's generated code."""
     return 2.0 * (1.0 - 1.0 / (1.0 + np.exp(-w / FACTOR_WIDTH)))
+
+
+# Convolutions: every unrolled synapse reads one element of a shared kernel
+# (a linked variable indexed by k) and adds its STDP change into that element's
+# ``dk``; the kernel group then applies ``w = w + dk`` once per step, so the
+# changes of all synapses sharing an element accumulate, each computed from the
+# kernel as it was at the start of the step (CNN paper, Section II-C).
+CONV_SYNAPSE = """
+k : integer (constant)     # the kernel element this synapse reads
+w : 1 (linked)             # kernel w[k]
+dk : 1 (linked)            # kernel dk[k]: this step's summed STDP changes
+inc : 1 (shared)
+dec : 1 (shared)
+"""
+
+CONV_ON_POST = {
+    "constant": "dk += inc * s_pre - dec * (1 - s_pre)",
+    "weight_dependent": "dk += (inc * s_pre - dec * (1 - s_pre)) * stdp_weight_factor(w)",
+}
+
+KERNEL = """
+w : 1                      # kernel element (torch weight, flattened (out, in, kh, kw))
+dk : 1                     # summed change of this step
+"""
+
+KERNEL_UPDATE = """
+w = w + dk
+dk = 0
+"""

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from bio_sleep.converters import SleepDynamics, SpikingNetwork, to_spiking_network, to_torch
+from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network, conv_plasticity
 from bio_sleep.sleep.input_spikes import draw_input_spikes, probability_scale
 from bio_sleep.sleep.recording import SleepRecording
 
@@ -31,8 +32,13 @@ def dynamics_from(config) -> SleepDynamics:
 
 def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *, plastic=None,
              progress: bool = True) -> tuple[SpikingNetwork, SleepRecording, float]:
-    """Run one sleep on a backend chosen by ``config``; returns (slept network, recording, compile seconds)."""
-    plastic = tuple(plastic) if plastic is not None else (True,) * len(network.weights)
+    """Run one sleep on a backend chosen by ``config``; returns (slept network, recording, compile seconds).
+
+    By default every dense layer is plastic; in a network with convolutions only the convolutions are.
+    """
+    if plastic is None:
+        plastic = (True,) * len(network.weights) if network.connections is None else conv_plasticity(network)
+    plastic = tuple(plastic)
     if config.backend == "torch":
         from bio_sleep.sleep.reference import run_reference
 
@@ -44,7 +50,7 @@ def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *
     from bio_sleep.converters.brian_network import Architecture, brian_network_for
 
     arch = Architecture(network.sizes, len(raster), config.dt, dynamics.stdp_rule, dynamics.spike_condition,
-                        plastic, config.record_spike_trains, config.brian2_target)
+                        plastic, config.record_spike_trains, config.brian2_target, network.connections)
     brian = brian_network_for(arch)
     compile_seconds, brian.compile_seconds = brian.compile_seconds, 0.0  # paid once
     slept, recording = brian.run(network, dynamics, raster, progress=progress)
@@ -53,9 +59,17 @@ def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *
 
 def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 0, image_shape=None,
                 progress: bool = True) -> SleepResult:
-    """Give ``model`` a sleep phase as ``config`` (a SleepConfig) describes; the model itself is untouched."""
-    network = to_spiking_network(model, x_train[:config.normalisation_samples], config.thresholds,
-                                 config.alpha_scale, config.normalisation)
+    """Give ``model`` a sleep phase as ``config`` (a SleepConfig) describes; the model itself is untouched.
+
+    A model with Conv2d layers is converted by ``cnn_to_spiking_network`` (one
+    threshold per simulated weight layer) and only its convolutions learn (SRC).
+    """
+    x_normalise = x_train[:config.normalisation_samples]
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        network = cnn_to_spiking_network(model, x_normalise, config.thresholds, config.alpha_scale,
+                                         config.normalisation, image_shape)
+    else:
+        network = to_spiking_network(model, x_normalise, config.thresholds, config.alpha_scale, config.normalisation)
     raster = draw_input_spikes(x_train.numpy(), config.steps, probability_scale(config.max_rate, config.dt, config.spike_probability),
                                config.input_mode, seed=seed, image_shape=image_shape, mask_size=config.mask_size)
     start = time.perf_counter()

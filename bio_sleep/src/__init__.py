@@ -1,0 +1,5 @@
+"""Sleep Replay Consolidation for convolutional networks (the CNN paper): configs, defences, trials, figures."""
+from bio_sleep.src.config import SrcExperimentConfig, load_src_config
+from bio_sleep.src.defences import feedforward_fitting, fine_tune, gradient_expansion
+
+__all__ = ["SrcExperimentConfig", "load_src_config", "feedforward_fitting", "fine_tune", "gradient_expansion"]

@@ -1,0 +1,114 @@
+"""The SRC experiment config: the core sections plus CNN, FFF, fine-tuning and Gradient Expansion sections."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from bio_sleep.config import DataConfig, SleepConfig, TrainingConfig, _explain, _Section
+from bio_sleep.errors import BioSleepError
+from bio_sleep.evaluation.distortions import DISTORTIONS
+from bio_sleep.models.cnn import build_cnn
+
+
+class ImageDataConfig(DataConfig):
+    """DataConfig with CIFAR-10 (official files or an image folder, see bio_sleep.data.image_folder)."""
+
+    dataset: Literal["mnist", "fashion_mnist", "cifar10", "npz"] = "mnist"
+
+
+class CnnModelConfig(_Section):
+    """A bias-free CNN as a list of layer specs (see bio_sleep.models.cnn)."""
+
+    input_shape: list[int] = Field([1, 28, 28], min_length=3, max_length=3, description="(channels, height, width)")
+    layers: list[dict] = Field(description="Layer specs, e.g. {type = 'conv', out_channels = 10, kernel_size = 3}.")
+
+    @model_validator(mode="after")
+    def _buildable(self):
+        build_cnn(self.layers, tuple(self.input_shape))  # raises BioSleepError naming the bad layer
+        return self
+
+
+class FitConfig(_Section):
+    """Feedforward Fitting: retrain the FC head on clean data, convolutions frozen (Section III-B)."""
+
+    epochs: int = Field(1, ge=0)
+    learning_rate: float = Field(0.01, gt=0)
+
+
+class FineTuneConfig(_Section):
+    """Fine-tuning baselines (Section III-C): clean data plus one distorted copy per level."""
+
+    epochs: int = Field(10, ge=0)
+    learning_rate: float = Field(0.05, gt=0)
+    levels: dict[str, list[float]] = Field(description="Per distortion, the levels of its distorted copies (six in the paper).")
+
+
+class GradientExpansionConfig(_Section):
+    """Gradient Expansion (Section III-D, Eq. 1): alphas per trial, one per conv layer (Table V)."""
+
+    alphas: list[list[float]] = Field(description="alphas[trial][conv layer]; trial k uses alphas[k % len(alphas)].")
+
+
+class SweepConfig(_Section):
+    sweeps: dict[str, list[float]] = Field(description="Per distortion, the intensities evaluated.")
+    batch_size: int = Field(1000, ge=1)
+
+
+class SrcExperimentConfig(_Section):
+    """One reproduction: train, SRC, FFF and the baselines over ``trials`` seeds, evaluated on distortion sweeps."""
+
+    name: str
+    seed: int = Field(0, description="Trial k uses seed + k for initialisation, sample order and sleep input.")
+    trials: int = Field(10, ge=1)
+    output_dir: str = "runs"
+    models: list[Literal["baseline", "src", "src_fff", "grad_exp", "grad_exp_fff", "finetune", "finetune_all"]] = [
+        "baseline", "src", "src_fff"]
+    data: ImageDataConfig
+    model: CnnModelConfig
+    training: TrainingConfig
+    sleep: SleepConfig
+    fff: FitConfig
+    finetune: FineTuneConfig | None = None
+    gradient_expansion: GradientExpansionConfig | None = None
+    evaluation: SweepConfig
+
+    @model_validator(mode="after")
+    def _sections_present(self):
+        unknown = [d for d in self.evaluation.sweeps if d not in DISTORTIONS]
+        if self.finetune is not None:
+            unknown += [d for d in self.finetune.levels if d not in DISTORTIONS]
+        if unknown:
+            raise ValueError(f"unknown distortions {unknown}; choose from {sorted(DISTORTIONS)}")
+        if {"grad_exp", "grad_exp_fff"} & set(self.models) and self.gradient_expansion is None:
+            raise ValueError("models grad_exp / grad_exp_fff need a [gradient_expansion] section with alphas")
+        if {"finetune", "finetune_all"} & set(self.models) and self.finetune is None:
+            raise ValueError("models finetune / finetune_all need a [finetune] section with levels")
+        n_conv = sum(layer.get("type") == "conv" for layer in self.model.layers)
+        if self.gradient_expansion is not None and any(len(a) != n_conv for a in self.gradient_expansion.alphas):
+            raise ValueError(f"every gradient_expansion.alphas row needs {n_conv} values, one per conv layer")
+        if len(self.sleep.thresholds) < n_conv:
+            raise ValueError(f"sleep.thresholds has {len(self.sleep.thresholds)} values for {n_conv} conv layers; "
+                             "give one per simulated weight layer, the conv layers at least")
+        return self
+
+
+def src_config_from_dict(values: dict, source: str = "config") -> SrcExperimentConfig:
+    try:
+        return SrcExperimentConfig.model_validate(values)
+    except ValidationError as error:
+        raise BioSleepError(_explain(error, source)) from None
+
+
+def load_src_config(path: str | Path) -> SrcExperimentConfig:
+    """Read and validate an SRC experiment TOML (e.g. experiments/src_mnist_figure2.toml)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BioSleepError(f"config file {path} does not exist; see experiments/src_*.toml")
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
+    return src_config_from_dict(values, str(path))

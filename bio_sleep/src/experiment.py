@@ -1,0 +1,47 @@
+"""Run an SRC reproduction over its trials into one output folder; finished trials survive interruption."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import tomli_w
+import xarray as xr
+from tqdm.auto import tqdm
+
+from bio_sleep.data.dataset import load_dataset
+from bio_sleep.src.report import markdown_table, plot_figure2, plot_figure3
+from bio_sleep.src.trial import run_trial
+
+
+def load_data(config):
+    """MNIST / Fashion-MNIST / npz through the core loader; CIFAR-10 through the image-folder loader."""
+    if config.dataset == "cifar10":
+        from bio_sleep.data.image_folder import load_cifar10
+
+        return load_cifar10(config.root).subset(config.train_samples, config.test_samples)
+    return load_dataset(config)
+
+
+def run_src_experiment(config, progress: bool = True) -> Path:
+    """Every trial of ``config`` (skipping those already on disk), then results.nc, PNG figures and results.md."""
+    folder = Path(config.output_dir) / config.name
+    (folder / "trials").mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(tomli_w.dumps(config.model_dump(exclude_none=True)))
+    data = load_data(config.data)
+    for trial in tqdm(range(config.trials), desc=f"{config.name} trials", disable=not progress):
+        path = folder / "trials" / f"trial_{trial:02d}.nc"
+        if path.exists():
+            continue
+        results, facts = run_trial(config, data, trial, progress)
+        results.attrs.update({k: json.dumps(v) for k, v in facts.items()})
+        results.to_netcdf(path.with_suffix(".partial.nc"))
+        path.with_suffix(".partial.nc").replace(path)
+    trials = [xr.load_dataset(p) for p in sorted((folder / "trials").glob("trial_??.nc"))]
+    combined = xr.concat(trials, dim="trial", combine_attrs="drop")
+    combined.attrs.update(name=config.name, dataset=config.data.dataset,
+                          timings=json.dumps([dict(t.attrs) for t in trials], default=lambda v: v.item()))
+    combined.to_netcdf(folder / "results.nc")
+    plot_figure2(combined, folder / "figure2.png")
+    plot_figure3(combined, folder / "figure3.png")
+    (folder / "results.md").write_text(markdown_table(combined, config.data.dataset))
+    return folder

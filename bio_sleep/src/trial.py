@@ -1,0 +1,62 @@
+"""One SRC trial (one seed): train the baseline, derive every compared model, evaluate them on the sweeps."""
+from __future__ import annotations
+
+import time
+
+import torch
+import xarray as xr
+
+from bio_sleep.evaluation.sweeps import accuracy_sweep
+from bio_sleep.models.cnn import build_cnn
+from bio_sleep.models.training import train
+from bio_sleep.sleep.run import sleep_model
+from bio_sleep.src.defences import feedforward_fitting, fine_tune, gradient_expansion
+
+
+def train_baseline(config, data, seed: int, progress: bool = True):
+    """The CNN of ``config.model`` trained on clean data; ``seed`` fixes initialisation and sample order."""
+    torch.manual_seed(seed)
+    model = build_cnn(config.model.layers, tuple(config.model.input_shape))
+    t = config.training
+    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
+                 batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed, progress=progress,
+                 description="baseline")
+
+
+def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Dataset, dict]:
+    """Every model of ``config.models`` for trial ``trial``; returns the accuracy sweep and timings / sleep facts."""
+    seed = config.seed + trial
+    shape = data.image_shape
+    timings = {}
+    start = time.perf_counter()
+    baseline = train_baseline(config, data, seed, progress)
+    timings["train_seconds"] = time.perf_counter() - start
+    models = {"baseline": baseline}
+    wanted = set(config.models)
+    fit = dict(epochs=config.fff.epochs, learning_rate=config.fff.learning_rate, training=config.training,
+               seed=seed, progress=progress)
+    if wanted & {"src", "src_fff"}:
+        slept = sleep_model(baseline, data.x_train, config.sleep, seed=seed, image_shape=shape, progress=progress)
+        timings.update(sleep_seconds=slept.simulate_seconds, compile_seconds=slept.compile_seconds,
+                       sleep_spikes=[int(s) for s in slept.recording.spikes_per_step.sum(axis=1)])
+        models["src"] = slept.model
+        if "src_fff" in wanted:
+            models["src_fff"] = feedforward_fitting(slept.model, data.x_train, data.y_train, **fit)
+    if wanted & {"grad_exp", "grad_exp_fff"}:
+        alphas = config.gradient_expansion.alphas[trial % len(config.gradient_expansion.alphas)]
+        models["grad_exp"] = gradient_expansion(baseline, alphas)
+        if "grad_exp_fff" in wanted:
+            models["grad_exp_fff"] = feedforward_fitting(models["grad_exp"], data.x_train, data.y_train, **fit)
+    tune = dict(epochs=config.finetune.epochs, learning_rate=config.finetune.learning_rate, training=config.training,
+                seed=seed, image_shape=shape, progress=progress) if config.finetune else {}
+    if "finetune" in wanted:
+        for name, levels in config.finetune.levels.items():
+            models[f"finetune_{name}"] = fine_tune(baseline, data.x_train, data.y_train, {name: levels}, **tune)
+    if "finetune_all" in wanted:
+        models["finetune_all"] = fine_tune(baseline, data.x_train, data.y_train, config.finetune.levels, **tune)
+    models = {name: models[name] for name in models if name in wanted or name.startswith("finetune_")
+              or name == "baseline"}
+    results = accuracy_sweep(models, data.x_test, data.y_test, config.evaluation.sweeps, seed=seed, image_shape=shape,
+                             batch_size=config.evaluation.batch_size, progress=progress)
+    timings["total_seconds"] = time.perf_counter() - start
+    return results.expand_dims(trial=[trial]), timings

@@ -1,0 +1,116 @@
+"""A trained bias-free CNN -> SpikingNetwork of conv, pooling and (optionally) dense layers.
+
+Only as many weight layers are simulated as thresholds are given: the CNN
+paper's Table II gives two thresholds, for its two convolutions, and its FC
+head is not plastic, so with two thresholds the head is left out of the
+simulation entirely (spikes there could not change the convolutions).
+Trailing pooling layers, which would feed nothing, are dropped too.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from bio_sleep.converters.normalisation import layer_factors
+from bio_sleep.converters.spiking_network import Conv, Pool, SpikingNetwork
+from bio_sleep.errors import BioSleepError
+
+PASSIVE = (nn.ReLU, nn.Dropout, nn.Identity, nn.Flatten, nn.Unflatten)
+
+
+def _check_conv(index: int, conv: nn.Conv2d) -> None:
+    unsupported = {"stride": (conv.stride, (1, 1)), "padding": (conv.padding, (0, 0)),
+                   "dilation": (conv.dilation, (1, 1)), "groups": (conv.groups, 1)}
+    for name, (value, allowed) in unsupported.items():
+        if value != allowed and not (name == "padding" and value == "valid"):
+            raise BioSleepError(f"layer {index} ({conv}): {name} = {value} cannot be unrolled into synapses; "
+                                f"only {name} = {allowed} is supported: rebuild the model with it and retrain")
+    if conv.padding_mode != "zeros" and conv.padding != (0, 0):
+        raise BioSleepError(f"layer {index} ({conv}): padding mode {conv.padding_mode} is not supported")
+
+
+def _pool_size(index: int, pool: nn.Module) -> int:
+    if isinstance(pool, nn.AvgPool2d):
+        raise BioSleepError(
+            f"layer {index} ({pool}): average pooling has no spiking counterpart here (pooled spikes are an OR "
+            "over the window, the spike version of a max); use nn.MaxPool2d")
+    if not isinstance(pool, nn.MaxPool2d):
+        raise BioSleepError(f"layer {index} ({type(pool).__name__}) cannot be converted to spikes; use nn.MaxPool2d")
+    size, stride = pool.kernel_size, pool.stride
+    size = size if isinstance(size, int) else size[0] if len(set(size)) == 1 else None
+    stride = stride if isinstance(stride, int) else stride[0] if len(set(stride)) == 1 else None
+    if size is None or stride != size or pool.padding not in (0, (0, 0)) or pool.dilation not in (1, (1, 1)) or pool.ceil_mode:
+        raise BioSleepError(f"layer {index} ({pool}): only square, non-overlapping max pooling (stride = kernel size, "
+                            "no padding, dilation 1, floor mode) is supported")
+    return size
+
+
+def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None, Conv | Pool | None]]:
+    """Per simulated connection: (torch weight module or None, its Conv / Pool description or None for dense)."""
+    if not isinstance(model, nn.Sequential):
+        raise BioSleepError(f"sleep needs an nn.Sequential, got {type(model).__name__}; build it with bio_sleep.models.build_cnn")
+    if image_shape is None:
+        raise BioSleepError("a convolutional network needs image inputs (image_shape); these inputs are feature vectors")
+    shape, structure, flat = tuple(image_shape), [], False
+    for index, module in enumerate(model):
+        if getattr(module, "bias", None) is not None:
+            raise BioSleepError(f"layer {index} ({module}) has a bias; the spiking conversion needs bias-free layers: "
+                                "rebuild it with bias=False and retrain")
+        if isinstance(module, nn.Conv2d):
+            _check_conv(index, module)
+            if flat or module.in_channels != shape[0]:
+                raise BioSleepError(f"layer {index} ({module}) does not fit its {shape} input")
+            connection = Conv(shape, tuple(module.weight.shape))
+            structure.append((module, connection))
+            shape = connection.out_shape
+        elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) or "Pool" in type(module).__name__:
+            connection = Pool(shape, _pool_size(index, module))
+            structure.append((None, connection))
+            shape = connection.out_shape
+        elif isinstance(module, nn.Linear):
+            flat = True
+            if module.in_features != int(np.prod(shape)):
+                raise BioSleepError(f"layer {index} expects {module.in_features} inputs but the layer before gives {int(np.prod(shape))}")
+            structure.append((module, None))
+            shape = (module.out_features,)
+        elif isinstance(module, nn.Flatten):
+            flat = True
+        elif not isinstance(module, PASSIVE):
+            raise BioSleepError(f"layer {index} ({type(module).__name__}) is not supported by the spiking conversion; "
+                                "supported: Conv2d, MaxPool2d, Linear (all bias-free), ReLU, Dropout, Flatten")
+    return structure
+
+
+def cnn_to_spiking_network(model: nn.Module, x_normalise: torch.Tensor, thresholds, alpha_scale: float,
+                           normalisation: str = "authors", image_shape=None) -> SpikingNetwork:
+    """Convert the first ``len(thresholds)`` weight layers (with their pooling) of a trained CNN."""
+    structure = cnn_structure(model, image_shape)
+    weighted = [index for index, (module, _) in enumerate(structure) if module is not None]
+    if not 1 <= len(thresholds) <= len(weighted):
+        raise BioSleepError(f"{len(thresholds)} thresholds for a model with {len(weighted)} weight layers; "
+                            "give one per simulated weight layer (e.g. one per conv layer)")
+    if sum(isinstance(c, Conv) for _, c in structure) > len(thresholds):
+        raise BioSleepError(f"{len(thresholds)} thresholds do not cover the model's conv layers; give at least one per conv layer")
+    if any(t <= 0 for t in thresholds):
+        raise BioSleepError(f"thresholds must be > 0, got {list(thresholds)}")
+    factors = layer_factors(model, x_normalise, normalisation)
+    structure = structure[:weighted[len(thresholds) - 1] + 1]
+    weights, alphas, layer_thresholds, connections, weight_index = [], [], [], [], 0
+    for module, connection in structure:
+        if module is None:
+            weights.append(None)
+            alphas.append(Pool.alpha)
+            layer_thresholds.append(Pool.threshold)
+        else:
+            weights.append(module.weight.detach().cpu().to(torch.float64).numpy().copy())
+            alphas.append(factors[weight_index] * alpha_scale)
+            layer_thresholds.append(float(thresholds[weight_index]))
+            weight_index += 1
+        connections.append(connection)
+    return SpikingNetwork(tuple(weights), tuple(alphas), tuple(layer_thresholds), tuple(connections))
+
+
+def conv_plasticity(network: SpikingNetwork) -> tuple[bool, ...]:
+    """Only convolutions learn during SRC (Algorithm 1, Table II): pooling and the FC head are fixed."""
+    return tuple(isinstance(c, Conv) for c in network.connections)

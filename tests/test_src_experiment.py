@@ -1,0 +1,109 @@
+"""SRC defences (FFF, Gradient Expansion, fine-tuning sets) and a tiny end-to-end reproduction run."""
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+import torch
+import xarray as xr
+
+from bio_sleep.errors import BioSleepError
+from bio_sleep.models.cnn import build_cnn, conv_layers
+from bio_sleep.src.config import src_config_from_dict
+from bio_sleep.src.defences import distorted_training_set, feedforward_fitting, gradient_expansion
+from bio_sleep.src.experiment import run_src_experiment
+
+LAYERS = [{"type": "conv", "out_channels": 3, "kernel_size": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
+          {"type": "flatten"}, {"type": "linear", "out_features": 10}]
+
+
+def _tiny_config(tmp_path) -> dict:
+    values = tomllib.loads(Path("experiments/src_mnist_figure3.toml").read_text())
+    values.update(name="tiny", trials=2, output_dir=str(tmp_path))
+    values["data"].update(root="/work/shared/data", train_samples=500, test_samples=200)
+    values["model"]["layers"] = [dict(layer) for layer in LAYERS]
+    values["training"].update(epochs=4, learning_rate=0.05, momentum=0.9)
+    values["sleep"].update(backend="torch", thresholds=[1.0], steps=30)
+    values["finetune"].update(epochs=1, levels={"gaussian_noise": [0.1, 0.3], "salt_and_pepper": [0.1, 0.2]})
+    values["gradient_expansion"]["alphas"] = [[0.05]]
+    values["evaluation"]["sweeps"] = {"gaussian_noise": [0.0, 0.3], "gaussian_blur": [0.0, 2.0]}
+    return values
+
+
+def test_gradient_expansion_pushes_kernels_away_from_zero():
+    torch.manual_seed(0)
+    model = build_cnn(LAYERS, (1, 8, 8))
+    expanded = gradient_expansion(model, [0.1])
+    before, after = conv_layers(model)[0].weight, conv_layers(expanded)[0].weight
+    torch.testing.assert_close(after.abs(), before.abs() + 0.1)
+    assert torch.equal(torch.sign(after), torch.sign(before))
+    assert torch.equal(model[-1].weight, expanded[-1].weight)
+
+
+def test_feedforward_fitting_leaves_convolutions_frozen(tmp_path):
+    config = src_config_from_dict(_tiny_config(tmp_path))
+    torch.manual_seed(0)
+    model = build_cnn(LAYERS, (1, 8, 8))
+    x, y = torch.rand(64, 64), torch.randint(0, 10, (64,))
+    fitted = feedforward_fitting(model, x, y, epochs=1, learning_rate=0.5, training=config.training, seed=0,
+                                 progress=False)
+    assert torch.equal(conv_layers(fitted)[0].weight, conv_layers(model)[0].weight)
+    assert not torch.equal(fitted[-1].weight, model[-1].weight)
+    assert all(p.requires_grad for p in fitted.parameters())
+
+
+def test_fine_tuning_set_is_clean_plus_one_copy_per_level():
+    x, y = torch.rand(10, 64) * 0.5 + 0.25, torch.arange(10)
+    x_all, y_all = distorted_training_set(x, y, {"gaussian_noise": [0.1, 0.2, 0.3]}, seed=0, image_shape=(1, 8, 8))
+    assert x_all.shape == (40, 64) and torch.equal(y_all, y.repeat(4)) and torch.equal(x_all[:10], x)
+    assert not torch.equal(x_all[10:20], x) and x_all.min() >= 0 and x_all.max() <= 1
+
+
+def test_config_errors_name_the_problem(tmp_path):
+    values = _tiny_config(tmp_path)
+    values["model"]["layers"][0]["padding"] = 1
+    with pytest.raises(BioSleepError, match="padding"):
+        src_config_from_dict(values)
+    values = _tiny_config(tmp_path)
+    values["gradient_expansion"]["alphas"] = [[0.1, 0.2]]
+    with pytest.raises(BioSleepError, match="one per conv layer"):
+        src_config_from_dict(values)
+
+
+def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path, monkeypatch):
+    # A private copy of the MNIST archives: torchvision extracts them (offline) next to themselves.
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for archive in Path("/work/shared/data/MNIST/raw").glob("*.gz"):
+        shutil.copyfile(archive, raw / archive.name)
+    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+    values = _tiny_config(tmp_path)
+    values["data"].update(root=str(tmp_path / "data"), download=True)
+    config = src_config_from_dict(values)
+    folder = run_src_experiment(config, progress=False)
+    for name in ("config.toml", "results.nc", "figure2.png", "figure3.png", "results.md", "trials/trial_01.nc"):
+        assert (folder / name).is_file(), name
+    results = xr.load_dataset(folder / "results.nc")
+    assert results.sizes["trial"] == 2
+    assert set(results.network.values) == {"baseline", "src", "src_fff", "grad_exp", "grad_exp_fff",
+                                           "finetune_gaussian_noise", "finetune_salt_and_pepper", "finetune_all"}
+    assert float(results.accuracy_clean.sel(network="baseline").min()) > 0.2   # it learned something
+    assert "Paper claims" in (folder / "results.md").read_text()
+    stamp = (folder / "trials" / "trial_00.nc").stat().st_mtime_ns
+    run_src_experiment(config, progress=False)                                   # finished trials are kept
+    assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
+
+
+def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):
+    import argparse
+
+    from bio_sleep.src.cli import add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["src", "experiments/src_cifar10_figure2.toml", "--trials", "2", "--epochs", "1"])
+    assert args.trials == 2 and args.epochs == 1 and callable(args.handler)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(Path("experiments/src_mnist_figure2.toml").read_text().replace("decay = 0.99", "decay = 1.5"))
+    with pytest.raises(BioSleepError, match="decay"):
+        args.handler(parser.parse_args(["src", str(bad)]))

@@ -1,0 +1,45 @@
+"""Image folders: decoding, caching, and the errors for unequal classes or unreadable files."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from bio_sleep.data.image_folder import load_image_folder
+from bio_sleep.errors import BioSleepError
+
+
+def _folder(root, classes=("cat", "dog"), test_classes=None, size=4):
+    rng = np.random.default_rng(0)
+    for split, names in (("train", classes), ("test", test_classes or classes)):
+        for name in names:
+            (root / split / name).mkdir(parents=True)
+            for k in range(3):
+                Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(root / split / name / f"{k}.png")
+    return root
+
+
+def test_image_folder_loads_and_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+    folder = _folder(tmp_path / "images")
+    data = load_image_folder(folder, "toy")
+    assert data.image_shape == (3, 4, 4) and data.n_classes == 2
+    assert data.x_train.shape == (6, 48) and data.y_train.tolist() == [0, 0, 0, 1, 1, 1]
+    first = np.asarray(Image.open(folder / "train" / "cat" / "0.png"))
+    assert np.allclose(data.x_train[0].reshape(3, 4, 4).permute(1, 2, 0).numpy() * 255, first)
+    assert len(list((tmp_path / "cache" / "decoded").glob("*.npz"))) == 1
+    (folder / "train" / "cat" / "0.png").unlink()       # the cache is used: no decoding, no error
+    assert load_image_folder(folder, "toy").x_train.shape == (6, 48)
+
+
+def test_unequal_class_sets_are_rejected(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+    folder = _folder(tmp_path / "images", test_classes=("cat", "horse"))
+    with pytest.raises(BioSleepError, match=r"only in train: \['dog'\].*only in test: \['horse'\]"):
+        load_image_folder(folder)
+
+
+def test_unreadable_files_are_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+    folder = _folder(tmp_path / "images")
+    (folder / "test" / "dog" / "broken.jpg").write_bytes(b"not an image")
+    with pytest.raises(BioSleepError, match="broken.jpg"):
+        load_image_folder(folder)
