@@ -51,8 +51,12 @@ def adversarial_examples(name: str, classifier, x: np.ndarray, labels: np.ndarra
 
 
 def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes: int, params=None,
-               clip: tuple[float, float] = (0.0, 1.0), seed: int = 0, progress: bool = True) -> xr.Dataset:
-    """Attack ``model`` on (x, y) with attack ``name``; per-sample results, summary in ``attrs``."""
+               clip: tuple[float, float] = (0.0, 1.0), seed: int = 0, progress: bool = True,
+               keep_adversarial: bool = False) -> xr.Dataset:
+    """Attack ``model`` on (x, y) with attack ``name``; per-sample results, summary in ``attrs``.
+
+    ``keep_adversarial`` adds the images themselves as ``adversarial(sample, feature)``.
+    """
     params = attack_params(name, params)
     check_attack_inputs(model, x, y, n_classes, clip)
     classifier = art_classifier(model, x.shape[1], n_classes, clip)
@@ -72,6 +76,8 @@ def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes:
     if name == "fgsm":
         samples["eta"] = ("sample", eta)
         samples["eta"].attrs["meaning"] = f"smallest flipping eta on a grid of step {params.eta_step}; inf: none up to {params.eta_max}"
+    if keep_adversarial:
+        samples["adversarial"] = (("sample", "feature"), adversarial)
     success_l2 = params.success_l2 if name == "boundary" else None
     samples.attrs.update(summarise(samples, name, success_l2), attack=name, seconds=seconds,
                          params=str(params.model_dump()))
