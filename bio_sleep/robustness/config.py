@@ -39,6 +39,7 @@ class DistillationConfig(_Section):
     temperature: float = Field(50.0, gt=0)
     epochs: int | None = Field(None, ge=1, description="None: the control's training epochs (the paper).")
     student_init: str = Field("fresh", pattern="^(fresh|teacher)$")
+    scale_learning_rate: bool = Field(True, description="Train at learning_rate * T (gradients through z/T shrink by 1/T).")
 
 
 class FineTuningConfig(_Section):

@@ -28,6 +28,7 @@ def distilled(config, control, data, seed: int, progress: bool):
     return distill(control, data.x_train, data.y_train, temperature=d.temperature, epochs=d.epochs or t.epochs,
                    learning_rate=t.learning_rate, momentum=t.momentum, batch_size=t.batch_size,
                    n_classes=data.n_classes, seed=seed, init_range=init_range, student_init=d.student_init,
+                   scale_learning_rate=d.scale_learning_rate,
                    progress=progress)
 
 

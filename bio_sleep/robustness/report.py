@@ -29,7 +29,7 @@ PAPER = {
 
 
 def _stat(values: np.ndarray, percent: bool = False) -> str:
-    values = values[np.isfinite(values)] * (100 if percent else 1)
+    values = values[~np.isnan(values)] * (100 if percent else 1)
     if not len(values):
         return "–" if not percent else "–%"
     fmt = "{:.1f}" if percent else "{:.4g}"
@@ -49,7 +49,7 @@ def _paper_cell(table: str | None, attack: str, column: int) -> str:
 def markdown_table(config, summary, seconds: float) -> str:
     table = config.study.paper_table
     lines = [f"# {config.name}: adversarial robustness (ICLR 2020 paper, Section 5)", "",
-             f"Seeds: {list(summary.seed.values)} (mean ± sd when more than one); attacked test samples: "
+             f"Seeds: {[int(s) for s in summary.seed.values]} (mean ± sd when more than one); attacked test samples: "
              f"{summary.attrs.get('samples_attacked')}; total time {seconds:.0f} s.", "",
              "Cells: score (attack success rate over correctly classified samples). FGSM score: median smallest "
              "flipping eta (inf: more than eta_max); others: median ||x' − x||²/N.", "",
