@@ -34,6 +34,8 @@ def _stat(values: np.ndarray, percent: bool = False) -> str:
         return "–" if not percent else "–%"
     fmt = "{:.1f}" if percent else "{:.4g}"
     text = fmt.format(values.mean())
+    if not np.isfinite(values).all():
+        return f"inf in {int((~np.isfinite(values)).sum())}/{len(values)} seeds"
     if len(values) > 1:
         text += " ± " + fmt.format(values.std(ddof=1))
     return text + ("%" if percent else "")
@@ -102,14 +104,15 @@ def plot_per_class(per_class, path) -> None:
         width = 0.8 / len(eta.network)
         for index, network in enumerate(eta.network.values):
             axes[0].bar(eta["class"] + index * width, eta.sel(network=network), width, label=COLUMNS.get(str(network)))
-        axes[0].set(xlabel="class", ylabel="mean FGSM η", title="B: FGSM η per class")
+        axes[0].set(xlabel="class", ylabel="mean FGSM η", title="B: FGSM η per class", xticks=eta["class"].values)
         axes[0].legend(fontsize=7)
         axes = axes[1:]
     scores = per_class.output_scores.mean("seed")
     vmax = float(scores.max())
     for axis, stage in zip(axes, scores.stage.values):
         image = axis.imshow(scores.sel(stage=stage), vmin=float(min(scores.min(), 0)), vmax=vmax, cmap="viridis")
-        axis.set(xlabel="output unit", ylabel="true class", title=f"C: output scores {str(stage).replace('_', ' ')}")
+        axis.set(xlabel="output unit", ylabel="true class", title=f"C: output scores {str(stage).replace('_', ' ')}",
+                 xticks=scores.output_unit.values, yticks=scores["class"].values)
     figure.colorbar(image, ax=axes)
     figure.savefig(path, dpi=120)
     plt.close(figure)
