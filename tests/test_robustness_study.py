@@ -49,6 +49,8 @@ def test_patches_study_writes_numbers_table_figures_and_config(tmp_path):
     # a rerun reuses the finished attacks in parts/ and gives the same table numbers
     again = run_study(patches_config(), output_dir=tmp_path / "run", progress=False)
     assert xr.load_dataset(again / "summary.nc").score.equals(summary.score)
+    with pytest.raises(BioSleepError, match="different config"):
+        run_study(patches_config(seed=1), output_dir=tmp_path / "run", progress=False)
 
 
 def test_feature_study_without_blur(tmp_path):

@@ -4,7 +4,8 @@ Per seed: train the control, build the distilled, fine-tuned and slept
 networks, attack each, sweep noise / blur, and record per-class views. Each
 finished attack is written to ``parts/`` at once; rerunning the same config
 reuses those files (the networks are retrained from the same seed), so an
-interrupted run loses only the attack in progress.
+interrupted run loses only the attack in progress. A folder written by a
+different config is refused, so no stale part is ever reused.
 """
 from __future__ import annotations
 
@@ -138,8 +139,13 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
     data, clip = prepare(config)
     folder = Path(output_dir) if output_dir is not None else Path(config.output_dir) / config.name
     parts = folder / "parts"
+    written = robustness_config_to_toml(config)
+    if (folder / "config.toml").exists() and (folder / "config.toml").read_text() != written:
+        raise BioSleepError(
+            f"{folder} holds results of a different config (its config.toml differs), which a rerun would reuse; "
+            f"pass another output folder or delete that one")
     parts.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text(robustness_config_to_toml(config))
+    (folder / "config.toml").write_text(written)
     start = time.perf_counter()
     seeds = [config.seed + r for r in range(config.study.repeats)]
     per_seed = [run_seed(config, data, clip, s, parts, progress) for s in seeds]
