@@ -26,7 +26,7 @@ def features_npz(path, n_features=2048, n_classes=5, seed=0):
 def patches_config(**sections):
     values = {"name": "tiny", "data": {"patches_train_copies": 25, "patches_test_copies": 5}, "sleep": TINY_SLEEP,
               "attacks": {"names": ["fgsm", "deepfool", "boundary"], "samples": 4, "boundary": {"max_iter": 3}},
-              "defences": {"fine_tuning": {"adversarial_samples": {"fgsm": 8, "deepfool": 8, "boundary": 2}}},
+              "defences": {"fine_tuning": {"adversarial_samples": {"fgsm": 4, "deepfool": 4, "boundary": 2}}},
               "study": {"paper_table": "patches"}}
     values.update(sections)
     return robustness_config_from_dict(values)
@@ -61,8 +61,8 @@ def test_feature_study_without_blur(tmp_path):
         "training": {"epochs": 3, "loss": "cross_entropy", "batch_size": 20},
         "sleep": dict(TINY_SLEEP, max_rate=10.0),
         "evaluation": {"noise_levels": [0.0, 0.5]},
-        "attacks": {"names": ["fgsm", "deepfool"], "samples": 10},
-        "defences": {"fine_tuning": {"distortions": ["gaussian_noise"], "adversarial_samples": {"fgsm": 10, "deepfool": 10}}}})
+        "attacks": {"names": ["fgsm"], "samples": 10},
+        "defences": {"fine_tuning": {"distortions": ["gaussian_noise"], "adversarial_samples": {"fgsm": 10}}}})
     folder = run_study(config, output_dir=tmp_path / "run", progress=False)
     sweeps = xr.load_dataset(folder / "sweeps.nc")
     assert "accuracy_gaussian_blur" not in sweeps and "accuracy_gaussian_noise" in sweeps
