@@ -1,4 +1,6 @@
 """The robustness study end to end on tiny data, and its bad-input checks."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -74,10 +76,21 @@ def test_feature_study_without_blur(tmp_path):
     ({"attacks": {"names": ["carlini"]}}, "unknown attacks"),
     ({"attacks": {"jsma": {"gamma": 0.5}}}, "unknown key"),
     ({"defences": {"bagging": {}}}, "unknown key"),
+    ({"defences": {"sleep_per_attack": {"deepfool": {"thresholds": [1.0, 2.0]}}}}, "one value per weight layer"),
+    ({"defences": {"sleep_per_attack": {"deepfool": {"stepz": 3}}}}, "stepz"),
 ])
 def test_bad_config_is_rejected(change, message):
     with pytest.raises(BioSleepError, match=message):
         patches_config(**change)
+
+
+def test_sleep_per_attack_overrides_the_sleep_section():
+    config = patches_config(defences={"sleep_per_attack": {"deepfool": {"steps": 17, "inc": 0.5}}})
+    assert config.sleep_for("deepfool").steps == 17 and config.sleep_for("deepfool").inc == 0.5
+    assert config.sleep_for("fgsm") == config.sleep
+    from bio_sleep.robustness import load_robustness_config
+    mnist = load_robustness_config(Path(__file__).parents[1] / "experiments" / "robustness_mnist.toml")
+    assert mnist.sleep_for("jsma").max_rate == 455.4 and mnist.sleep.max_rate == 39.04
 
 
 def test_bad_data_is_rejected_before_training(tmp_path):

@@ -8,7 +8,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bio_sleep.attacks.params import BoundaryParams, DeepFoolParams, FGSMParams, JSMAParams
-from bio_sleep.config import ExperimentConfig, _explain
+from bio_sleep.config import ExperimentConfig, SleepConfig, _explain
 from bio_sleep.errors import BioSleepError
 
 
@@ -70,6 +70,20 @@ class RobustnessConfig(ExperimentConfig):
     study: StudyConfig = StudyConfig()
     attacks: AttacksConfig = AttacksConfig()
     defences: DefencesConfig = DefencesConfig()
+
+    def sleep_for(self, attack: str) -> SleepConfig:
+        """The sleep section with ``defences.sleep_per_attack[attack]`` applied."""
+        overrides = self.defences.sleep_per_attack.get(attack)
+        return SleepConfig.model_validate({**self.sleep.model_dump(), **overrides}) if overrides else self.sleep
+
+    @model_validator(mode="after")
+    def _sleep_overrides_valid(self):
+        for attack in self.defences.sleep_per_attack:
+            if attack not in ("fgsm", "deepfool", "jsma", "boundary"):
+                raise ValueError(f"defences.sleep_per_attack names unknown attack '{attack}'")
+            if len(self.sleep_for(attack).thresholds) != len(self.model.widths) - 1:
+                raise ValueError(f"defences.sleep_per_attack.{attack}.thresholds needs one value per weight layer")
+        return self
 
 
 def robustness_config_from_dict(values: dict, source: str = "config") -> RobustnessConfig:

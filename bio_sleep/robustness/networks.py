@@ -5,7 +5,6 @@ import numpy as np
 import torch
 
 from bio_sleep.attacks import run_attack
-from bio_sleep.config import with_overrides
 from bio_sleep.defences import distill, fine_tune
 from bio_sleep.evaluation import distort
 from bio_sleep.models import build_fc, train
@@ -32,8 +31,8 @@ def distilled(config, control, data, seed: int, progress: bool):
                    progress=progress)
 
 
-def slept(config, control, data, seed: int, progress: bool, overrides: dict | None = None):
-    sleep_config = with_overrides(config, {"sleep": overrides}).sleep if overrides else config.sleep
+def slept(config, control, data, seed: int, progress: bool, attack: str | None = None):
+    sleep_config = config.sleep_for(attack) if attack else config.sleep
     return sleep_model(control, data.x_train, sleep_config, seed=seed, image_shape=data.image_shape,
                        progress=progress).model
 

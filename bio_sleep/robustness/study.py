@@ -87,8 +87,8 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
     check_attack_inputs(control, x_attack, y_attack, data.n_classes, clip)
     models = {"control": control, "distillation": networks.distilled(config, control, data, seed, progress),
               "sleep": networks.slept(config, control, data, seed, progress)}
-    sleep_for = {a: networks.slept(config, control, data, seed, progress, o)
-                 for a, o in config.defences.sleep_per_attack.items() if a in config.attacks.names}
+    sleep_for = {a: networks.slept(config, control, data, seed, progress, attack=a)
+                 for a in config.defences.sleep_per_attack if a in config.attacks.names}
     tuned_on = {d: networks.fine_tuned_on_distortion(config, control, data, d, seed, progress)
                 for d in config.defences.fine_tuning.distortions}
     summary = np.full((len(config.attacks.names), len(NETWORKS), len(SUMMARY_KEYS)), np.nan)
