@@ -1,0 +1,67 @@
+"""Validated settings of each attack, with the ICLR 2020 paper's values as defaults (appendix 7.3)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bio_sleep.errors import BioSleepError
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FGSMParams(_Params):
+    """Minimal-perturbation FGSM: eta grows from eta_step in steps of eta_step up to eta_max (authors: 0.005 to 0.4)."""
+
+    eta_max: float = Field(0.4, gt=0)
+    eta_step: float = Field(0.005, gt=0, description="Grid resolution of each sample's smallest flipping eta.")
+    curve_step: float = Field(0.01, gt=0, description="Eta spacing of the accuracy-against-eta curve (Figure 1).")
+
+    @model_validator(mode="after")
+    def _step_below_max(self):
+        if self.eta_step > self.eta_max or self.curve_step > self.eta_max:
+            raise ValueError(f"eta_step and curve_step must not exceed eta_max = {self.eta_max}")
+        return self
+
+
+class DeepFoolParams(_Params):
+    """DeepFool; ART's ``epsilon`` is the overshoot: x' = x + (1 + overshoot) r (authors: factor 1.05)."""
+
+    max_iter: int = Field(100, ge=1)
+    overshoot: float = Field(0.05, ge=0)
+
+
+class JSMAParams(_Params):
+    """ART's SaliencyMapMethod; see bio_sleep/attacks/jsma.py for how the paper's settings map onto it."""
+
+    theta: float = Field(0.1, gt=0, description="Increase of a chosen feature per iteration, as a fraction of the clip range.")
+    max_iter: int = Field(500, ge=1, description="Paper: 500 iterations of two features each; bounds ART's gamma.")
+    target: Literal["second_most_likely", "random"] = "second_most_likely"
+
+
+class BoundaryParams(_Params):
+    """ART's BoundaryAttack from a uniform random start (Brendel et al.)."""
+
+    max_iter: int = Field(1000, ge=1, description="Paper: 1000; ART needs about an hour per 100 MNIST samples at 1000.")
+    num_trial: int = Field(25, ge=1)
+    sample_size: int = Field(20, ge=1)
+    init_size: int = Field(100, ge=1, description="Uniform random starting points tried until one is adversarial.")
+    success_l2: float = Field(1.0, gt=0, description="Table 3: an attack counts as successful only if ||x' - x||_2 <= this.")
+
+
+PARAMS = {"fgsm": FGSMParams, "deepfool": DeepFoolParams, "jsma": JSMAParams, "boundary": BoundaryParams}
+
+
+def attack_params(name: str, values: dict | _Params | None = None) -> _Params:
+    """The validated parameters of attack ``name``; unknown names or keys raise BioSleepError."""
+    if name not in PARAMS:
+        raise BioSleepError(f"unknown attack '{name}'; choose from {sorted(PARAMS)}")
+    if isinstance(values, PARAMS[name]):
+        return values
+    try:
+        return PARAMS[name].model_validate(dict(values or {}))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise BioSleepError(f"bad parameters for attack '{name}': {problems} (known: {sorted(PARAMS[name].model_fields)})") from None

@@ -1,0 +1,32 @@
+"""Fine-tuning, or adversarial retraining (ICLR 2020 paper, Section 3 and appendix 7.1).
+
+The control network is trained further, at a reduced learning rate (0.05),
+on its original training inputs together with perturbed copies of some of
+them (from one attack or one distortion), all with their true labels.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from bio_sleep.errors import BioSleepError
+from bio_sleep.models.training import train
+
+
+def fine_tune(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_perturbed: torch.Tensor, y_perturbed: torch.Tensor,
+              *, epochs: int = 2, learning_rate: float = 0.05, momentum: float = 0.5, batch_size: int = 100,
+              loss: str = "mse", n_classes: int | None = None, seed: int = 0, progress: bool = True) -> nn.Module:
+    """A copy of ``model`` trained on ``x`` mixed with ``x_perturbed`` (labels ``y``, ``y_perturbed``)."""
+    if x_perturbed.shape[1:] != x.shape[1:] or len(x_perturbed) != len(y_perturbed):
+        raise BioSleepError(
+            f"perturbed inputs {tuple(x_perturbed.shape)} with {len(y_perturbed)} labels do not match the "
+            f"originals' shape {tuple(x.shape[1:])}; give one labelled row per perturbed sample")
+    tuned = copy.deepcopy(model)
+    mixed_x = torch.cat([x, x_perturbed.to(x.dtype)])
+    mixed_y = torch.cat([y, y_perturbed.to(y.dtype)])
+    train(tuned, mixed_x, mixed_y, epochs=epochs, learning_rate=learning_rate, momentum=momentum,
+          batch_size=batch_size, loss=loss, n_classes=n_classes, seed=seed, progress=progress,
+          description="fine-tuning")
+    return tuned.eval()

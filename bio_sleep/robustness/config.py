@@ -1,0 +1,110 @@
+"""The robustness study's config: the base experiment sections plus [study], [attacks] and [defences]."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bio_sleep.attacks.params import BoundaryParams, DeepFoolParams, FGSMParams, JSMAParams
+from bio_sleep.config import ExperimentConfig, SleepConfig, _explain
+from bio_sleep.errors import BioSleepError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AttacksConfig(_Section):
+    """Which attacks, on how many test samples, and each attack's settings."""
+
+    names: list[str] = Field(["fgsm", "deepfool", "jsma", "boundary"])
+    samples: int | None = Field(None, ge=1, description="Attack the first N test samples (None: all of them).")
+    clip: tuple[float, float] | None = Field(None, description="Valid input range; None: [0, 1] for images, the training range for features.")
+    fgsm: FGSMParams = FGSMParams()
+    deepfool: DeepFoolParams = DeepFoolParams()
+    jsma: JSMAParams = JSMAParams()
+    boundary: BoundaryParams = BoundaryParams()
+
+    @model_validator(mode="after")
+    def _known(self):
+        unknown = [name for name in self.names if name not in ("fgsm", "deepfool", "jsma", "boundary")]
+        if unknown:
+            raise ValueError(f"unknown attacks {unknown}; choose from fgsm, deepfool, jsma, boundary")
+        return self
+
+
+class DistillationConfig(_Section):
+    temperature: float = Field(50.0, gt=0)
+    epochs: int | None = Field(None, ge=1, description="None: the control's training epochs (the paper).")
+    student_init: str = Field("fresh", pattern="^(fresh|teacher)$")
+    scale_learning_rate: bool = Field(True, description="Train at learning_rate * T (gradients through z/T shrink by 1/T).")
+
+
+class FineTuningConfig(_Section):
+    learning_rate: float = Field(0.05, gt=0)
+    epochs: int = Field(2, ge=1)
+    adversarial_samples: dict[str, int] = Field(
+        {"fgsm": 1000, "deepfool": 1000, "jsma": 1000, "boundary": 100},
+        description="Training samples perturbed by each attack (against the control) for its fine-tuned network.")
+    distortions: list[str] = Field(["gaussian_noise", "gaussian_blur"], description="One fine-tuned network per distortion.")
+
+
+class DefencesConfig(_Section):
+    distillation: DistillationConfig = DistillationConfig()
+    fine_tuning: FineTuningConfig = FineTuningConfig()
+    sleep_per_attack: dict[str, dict] = Field(
+        {}, description="Sleep overrides for a separate slept network used on these attacks, e.g. {deepfool = {...}}.")
+
+
+class StudyConfig(_Section):
+    repeats: int = Field(1, ge=1, description="Seeds seed, seed+1, ...: networks retrained per seed; tables give mean ± sd.")
+    paper_table: str | None = Field(None, pattern="^(patches|mnist|cub200)$", description="Whose paper numbers to print beside ours.")
+    init_range: float | None = Field(None, gt=0, description="Weights U(-r, r) for distillation's fresh networks; None: model.init.")
+
+
+class RobustnessConfig(ExperimentConfig):
+    """ExperimentConfig + the robustness study's sections."""
+
+    study: StudyConfig = StudyConfig()
+    attacks: AttacksConfig = AttacksConfig()
+    defences: DefencesConfig = DefencesConfig()
+
+    def sleep_for(self, attack: str) -> SleepConfig:
+        """The sleep section with ``defences.sleep_per_attack[attack]`` applied."""
+        overrides = self.defences.sleep_per_attack.get(attack)
+        return SleepConfig.model_validate({**self.sleep.model_dump(), **overrides}) if overrides else self.sleep
+
+    @model_validator(mode="after")
+    def _sleep_overrides_valid(self):
+        for attack in self.defences.sleep_per_attack:
+            if attack not in ("fgsm", "deepfool", "jsma", "boundary"):
+                raise ValueError(f"defences.sleep_per_attack names unknown attack '{attack}'")
+            if len(self.sleep_for(attack).thresholds) != len(self.model.widths) - 1:
+                raise ValueError(f"defences.sleep_per_attack.{attack}.thresholds needs one value per weight layer")
+        return self
+
+
+def robustness_config_from_dict(values: dict, source: str = "config") -> RobustnessConfig:
+    try:
+        return RobustnessConfig.model_validate(values)
+    except ValidationError as error:
+        raise BioSleepError(_explain(error, source)) from None
+
+
+def load_robustness_config(path: str | Path) -> RobustnessConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise BioSleepError(f"config file {path} does not exist; pass a .toml such as experiments/robustness_patches.toml")
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
+    return robustness_config_from_dict(values, str(path))
+
+
+def robustness_config_to_toml(config: RobustnessConfig) -> str:
+    def drop_none(values):
+        return {k: drop_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
+    return tomli_w.dumps(drop_none(config.model_dump(mode="json")))

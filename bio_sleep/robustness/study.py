@@ -1,0 +1,158 @@
+"""Run the ICLR 2020 robustness study from a RobustnessConfig into one output folder.
+
+Per seed: train the control, build the distilled, fine-tuned and slept
+networks, attack each, sweep noise / blur, and record per-class views. Each
+finished attack is written to ``parts/`` at once; rerunning the same config
+reuses those files (the networks are retrained from the same seed), so an
+interrupted run loses only the attack in progress. A folder written by a
+different config is refused, so no stale part is ever reused.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from bio_sleep.attacks import check_attack_inputs, fgsm_curve, run_attack
+from bio_sleep.data import load_dataset
+from bio_sleep.errors import BioSleepError
+from bio_sleep.evaluation import accuracy_sweep
+from bio_sleep.robustness import networks
+from bio_sleep.robustness.config import robustness_config_to_toml
+
+NETWORKS = ("control", "distillation", "fine_tuning", "sleep")
+SUMMARY_KEYS = ("score", "score_successful", "success_rate", "success_rate_within_l2", "score_within_l2", "seconds")
+
+
+def _clip(config, data) -> tuple[float, float]:
+    if config.attacks.clip is not None:
+        return tuple(config.attacks.clip)
+    if data.image_shape is not None:
+        return (0.0, 1.0)
+    return (float(min(data.x_train.min(), data.x_test.min())), float(max(data.x_train.max(), data.x_test.max())))
+
+
+def prepare(config):
+    """Load the data and check everything that can be checked before training starts."""
+    data = load_dataset(config.data)
+    if data.n_inputs != config.model.widths[0]:
+        raise BioSleepError(
+            f"the data has {data.n_inputs} features per sample but model.widths starts with {config.model.widths[0]}; "
+            f"make them agree (CUB-200 ResNet-50 features: 2048)")
+    if config.model.widths[-1] != data.n_classes:
+        raise BioSleepError(f"model.widths ends with {config.model.widths[-1]} outputs but the data has {data.n_classes} classes")
+    samples = config.attacks.samples
+    if samples is not None and samples > len(data.x_test):
+        raise BioSleepError(f"attacks.samples = {samples} but the test set has {len(data.x_test)} samples; lower it")
+    clip = _clip(config, data)
+    for name, x in (("training", data.x_train), ("test", data.x_test)):
+        if float(x.min()) < clip[0] or float(x.max()) > clip[1]:
+            raise BioSleepError(f"{name} inputs span [{float(x.min()):.4g}, {float(x.max()):.4g}], outside attacks.clip {clip}")
+    if data.image_shape is None and "gaussian_blur" in config.defences.fine_tuning.distortions:
+        raise BioSleepError("feature vectors cannot be blurred: remove gaussian_blur from defences.fine_tuning.distortions")
+    return data, clip
+
+
+def _sweeps(config, data) -> dict:
+    sweeps = {"gaussian_noise": list(config.evaluation.noise_levels)}
+    if data.image_shape is not None:
+        sweeps["gaussian_blur"] = list(config.evaluation.blur_sigmas)
+    return sweeps
+
+
+def _cached_attack(parts: Path, key: str, compute) -> xr.Dataset:
+    path = parts / f"{key}.nc"
+    if path.exists():
+        return xr.load_dataset(path)
+    result = compute()
+    result.drop_vars("adversarial", errors="ignore").to_netcdf(path)
+    return result
+
+
+@torch.no_grad()
+def _mean_scores_per_class(model, x, y, n_classes) -> np.ndarray:
+    outputs = model(x)
+    return np.stack([outputs[y == c].mean(dim=0).numpy() if (y == c).any() else np.full(n_classes, np.nan)
+                     for c in range(n_classes)])
+
+
+def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict:
+    """All results of one seed, as xarray objects."""
+    x_attack = data.x_test[:config.attacks.samples]
+    y_attack = data.y_test[:config.attacks.samples]
+    control = networks.train_control(config, data, seed, progress)
+    check_attack_inputs(control, x_attack, y_attack, data.n_classes, clip)
+    models = {"control": control, "distillation": networks.distilled(config, control, data, seed, progress),
+              "sleep": networks.slept(config, control, data, seed, progress)}
+    sleep_for = {a: networks.slept(config, control, data, seed, progress, attack=a)
+                 for a in config.defences.sleep_per_attack if a in config.attacks.names}
+    tuned_on = {d: networks.fine_tuned_on_distortion(config, control, data, d, seed, progress)
+                for d in config.defences.fine_tuning.distortions}
+    summary = np.full((len(config.attacks.names), len(NETWORKS), len(SUMMARY_KEYS)), np.nan)
+    etas = {}
+    for a_index, attack in enumerate(config.attacks.names):
+        attacked = dict(models, fine_tuning=networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
+        attacked["sleep"] = sleep_for.get(attack, models["sleep"])
+        for n_index, network in enumerate(NETWORKS):
+            result = _cached_attack(parts, f"seed{seed}_{attack}_{network}", lambda: run_attack(
+                attack, attacked[network], x_attack, y_attack, n_classes=data.n_classes,
+                params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress))
+            summary[a_index, n_index] = [result.attrs.get(k, np.nan) for k in SUMMARY_KEYS]
+            if attack == "fgsm":
+                etas[network] = result.eta.values
+                if network == "fine_tuning":
+                    models["fine_tuning_fgsm"] = attacked["fine_tuning"]
+    results = {"summary": xr.Dataset({k: (("attack", "network"), summary[..., i]) for i, k in enumerate(SUMMARY_KEYS)},
+                                     coords={"attack": list(config.attacks.names), "network": list(NETWORKS)})}
+    sweep_models = {"control": control, "distillation": models["distillation"],
+                    **{f"fine_tuning_{d}": m for d, m in tuned_on.items()}, "sleep": models["sleep"]}
+    results["sweeps"] = accuracy_sweep(sweep_models, data.x_test, data.y_test, _sweeps(config, data), seed=seed,
+                                       image_shape=data.image_shape, progress=progress)
+    if "fgsm" in config.attacks.names:
+        curve_models = {n: models.get("fine_tuning_fgsm") if n == "fine_tuning" else models[n] for n in NETWORKS}
+        results["fgsm_curve"] = xr.concat(
+            [fgsm_curve(m, data.x_test, data.y_test, n_classes=data.n_classes, params=config.attacks.fgsm, clip=clip)
+             for m in curve_models.values()], dim=xr.DataArray(list(NETWORKS), dims="network")).to_dataset()
+        censored = config.attacks.fgsm.eta_max + config.attacks.fgsm.eta_step
+        labels = y_attack.numpy()
+        per_class = [[np.nanmean(np.where(np.isinf(etas[n]), censored, etas[n])[labels == c]) if (labels == c).any()
+                      else np.nan for c in range(data.n_classes)] for n in NETWORKS]
+        results["per_class"] = xr.Dataset({"fgsm_eta_mean": (("network", "class"), np.array(per_class))},
+                                          coords={"network": list(NETWORKS), "class": np.arange(data.n_classes)})
+        results["per_class"]["fgsm_eta_mean"].attrs["meaning"] = (
+            f"mean smallest flipping eta over correctly classified samples of the class; never flipped counted as {censored}")
+    scores = [_mean_scores_per_class(m, data.x_test, data.y_test, data.n_classes) for m in (control, models["sleep"])]
+    output_scores = xr.DataArray(np.stack(scores), dims=("stage", "class", "output_unit"),
+                                 coords={"stage": ["before_sleep", "after_sleep"], "class": np.arange(data.n_classes),
+                                         "output_unit": np.arange(data.n_classes)}, name="output_scores")
+    results["per_class"] = xr.merge([results.get("per_class", xr.Dataset()), output_scores.to_dataset()])
+    return results
+
+
+def run_study(config, *, output_dir: str | Path | None = None, progress: bool = True) -> Path:
+    """Run the study; returns the folder holding config.toml, the netCDF files, table.md and the figures."""
+    from bio_sleep.robustness.report import write_report
+
+    data, clip = prepare(config)
+    folder = Path(output_dir) if output_dir is not None else Path(config.output_dir) / config.name
+    parts = folder / "parts"
+    written = robustness_config_to_toml(config)
+    if (folder / "config.toml").exists() and (folder / "config.toml").read_text() != written:
+        raise BioSleepError(
+            f"{folder} holds results of a different config (its config.toml differs), which a rerun would reuse; "
+            f"pass another output folder or delete that one")
+    parts.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(written)
+    start = time.perf_counter()
+    seeds = [config.seed + r for r in range(config.study.repeats)]
+    per_seed = [run_seed(config, data, clip, s, parts, progress) for s in seeds]
+    combined = {key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed"))
+                for key in per_seed[0]}
+    for key, dataset in combined.items():
+        dataset.attrs.update(config=robustness_config_to_toml(config), samples_attacked=int(len(data.x_test[:config.attacks.samples])))
+        dataset.to_netcdf(folder / f"{key}.nc")
+    write_report(config, combined, folder, seconds=time.perf_counter() - start)
+    return folder
