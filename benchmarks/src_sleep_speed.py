@@ -12,7 +12,6 @@ import argparse
 import resource
 import time
 
-import torch
 
 from bio_sleep.config import SleepConfig
 from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network

@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--widths", default="100,4")
     parser.add_argument("--train-samples", type=int, default=None)
     parser.add_argument("--test-samples", type=int, default=None)
-    parser.add_argument("--data-root", default="/work/shared/data", help="folder holding MNIST/raw/*.gz")
+    parser.add_argument("--data-root", default="", help="folder holding MNIST/raw/*.gz (default: $BIO_SLEEP_DATA)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]

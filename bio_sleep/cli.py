@@ -6,6 +6,7 @@ import sys
 
 from bio_sleep.analysis.cli import add_parser as add_analyse_parser
 from bio_sleep.errors import BioSleepError
+from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
 from bio_sleep.studies.cli import add_parser as add_study_parsers
 
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_analyse_parser(commands)
     add_study_parsers(commands)
     add_src_parser(commands)
+    add_robustness_parser(commands)
     return parser
 
 

@@ -155,39 +155,44 @@ def _explain(error: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
-def config_from_dict(values: dict, source: str = "config") -> ExperimentConfig:
-    """Validate a nested dict (as read from TOML) into an ExperimentConfig."""
+def config_from_dict(values: dict, source: str = "config", kind: type[BaseModel] = ExperimentConfig):
+    """Validate a nested dict (as read from TOML) into ``kind`` (an ExperimentConfig by default)."""
     try:
-        return ExperimentConfig.model_validate(values)
+        return kind.model_validate(values)
     except ValidationError as error:
         raise BioSleepError(_explain(error, source)) from None
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a TOML experiment config."""
+def read_toml(path: str | Path, example: str = "experiments/patches.toml") -> dict:
+    """The contents of a TOML file, or a BioSleepError naming what is wrong with it."""
     path = Path(path)
     if not path.is_file():
-        raise BioSleepError(f"config file {path} does not exist; pass the path of a .toml file such as experiments/patches.toml")
+        raise BioSleepError(f"config file {path} does not exist; pass the path of a .toml file such as {example}")
     try:
-        values = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise BioSleepError(f"{path} is not valid TOML: {error}") from None
-    return config_from_dict(values, str(path))
 
 
-def with_overrides(config: ExperimentConfig, overrides: dict) -> ExperimentConfig:
-    """A copy of ``config`` with nested ``{"sleep": {"decay": 0.99}}``-style values replaced, re-validated."""
+def load_config(path: str | Path, kind: type[BaseModel] = ExperimentConfig, example: str = "experiments/patches.toml"):
+    """Read and validate a TOML config as ``kind`` (an ExperimentConfig by default)."""
+    return config_from_dict(read_toml(path, example), str(path), kind)
+
+
+def with_overrides(config, overrides: dict):
+    """A copy of ``config`` (of the same config class) with nested ``{"sleep": {"decay": 0.99}}``-style
+    values replaced, re-validated."""
     merged = config.model_dump()
     for section, values in overrides.items():
         if isinstance(values, dict) and isinstance(merged.get(section), dict):
             merged[section].update(values)
         else:
             merged[section] = values
-    return config_from_dict(merged, "overrides")
+    return config_from_dict(merged, "overrides", type(config))
 
 
-def config_to_toml(config: ExperimentConfig) -> str:
+def config_to_toml(config: BaseModel) -> str:
     """The exact config as TOML (None values, which TOML cannot hold, are left out)."""
     def drop_none(values):
         return {k: drop_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
-    return tomli_w.dumps(drop_none(config.model_dump()))
+    return tomli_w.dumps(drop_none(config.model_dump(mode="json")))

@@ -1,7 +1,6 @@
 """torch model -> SpikingNetwork (weights, per-layer scales, thresholds)."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 

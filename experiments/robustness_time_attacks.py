@@ -21,7 +21,7 @@ if __name__ == "__main__":
     boundary_images = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     out = sys.argv[3] if len(sys.argv) > 3 else "attack_times.csv"
     torch.manual_seed(0)
-    data = load_dataset(DataConfig(dataset="mnist", root=sys.argv[4] if len(sys.argv) > 4 else "/work/shared/data", train_samples=10000))
+    data = load_dataset(DataConfig(dataset="mnist", root=sys.argv[4] if len(sys.argv) > 4 else "", train_samples=10000))
     # Brief training (1 epoch on 10,000 images): torch's default init and logits with cross-entropy learn in one
     # epoch, the authors' U(-0.01, 0.01) + ReLU/MSE set-up stays at chance that briefly (measured: 9.8 %).
     model = build_fc([784, 1200, 1200, 10], dropout=0.2, output="linear")

@@ -1,10 +1,15 @@
 """Shared fixtures: small networks and rasters, and a cache folder per session."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bio_sleep.converters import SleepDynamics, SpikingNetwork
 
 SMALL_SIZES = (64, 48, 32, 10)
+# The project's shared data folder sits beside the checkout (read-only).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_shared_mnist = pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason="no shared MNIST copy")
 
 
 @pytest.fixture(autouse=True, scope="session")

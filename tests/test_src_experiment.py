@@ -1,5 +1,4 @@
 """SRC defences (FFF, Gradient Expansion, fine-tuning sets) and a tiny end-to-end reproduction run."""
-import shutil
 import tomllib
 from pathlib import Path
 
@@ -12,15 +11,18 @@ from bio_sleep.models.cnn import build_cnn, conv_layers
 from bio_sleep.src.config import src_config_from_dict
 from bio_sleep.src.defences import distorted_training_set, feedforward_fitting, gradient_expansion
 from bio_sleep.src.experiment import run_src_experiment
+from conftest import SHARED_DATA, needs_shared_mnist
+
+EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 
 LAYERS = [{"type": "conv", "out_channels": 3, "kernel_size": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
           {"type": "flatten"}, {"type": "linear", "out_features": 10}]
 
 
 def _tiny_config(tmp_path) -> dict:
-    values = tomllib.loads(Path("experiments/src_mnist_figure3.toml").read_text())
+    values = tomllib.loads((EXPERIMENTS / "src_mnist_figure3.toml").read_text())
     values.update(name="tiny", trials=2, output_dir=str(tmp_path))
-    values["data"].update(root="/work/shared/data", train_samples=500, test_samples=200)
+    values["data"].update(root=str(SHARED_DATA), train_samples=500, test_samples=200)
     values["model"]["layers"] = [dict(layer) for layer in LAYERS]
     values["training"].update(epochs=4, learning_rate=0.05, momentum=0.9)
     values["sleep"].update(backend="torch", thresholds=[1.0], steps=30)
@@ -70,15 +72,9 @@ def test_config_errors_name_the_problem(tmp_path):
         src_config_from_dict(values)
 
 
-def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path, monkeypatch):
-    # A private copy of the MNIST archives: torchvision extracts them (offline) next to themselves.
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for archive in Path("/work/shared/data/MNIST/raw").glob("*.gz"):
-        shutil.copyfile(archive, raw / archive.name)
-    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+@needs_shared_mnist
+def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
     values = _tiny_config(tmp_path)
-    values["data"].update(root=str(tmp_path / "data"), download=True)
     config = src_config_from_dict(values)
     folder = run_src_experiment(config, progress=False)
     for name in ("config.toml", "results.nc", "figure2.png", "figure3.png", "results.md", "trials/trial_01.nc"):
@@ -104,6 +100,6 @@ def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):
     args = parser.parse_args(["src", "experiments/src_cifar10_figure2.toml", "--trials", "2", "--epochs", "1"])
     assert args.trials == 2 and args.epochs == 1 and callable(args.handler)
     bad = tmp_path / "bad.toml"
-    bad.write_text(Path("experiments/src_mnist_figure2.toml").read_text().replace("decay = 0.99", "decay = 1.5"))
+    bad.write_text((EXPERIMENTS / "src_mnist_figure2.toml").read_text().replace("decay = 0.99", "decay = 1.5"))
     with pytest.raises(BioSleepError, match="decay"):
         args.handler(parser.parse_args(["src", str(bad)]))

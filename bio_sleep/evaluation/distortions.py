@@ -1,4 +1,4 @@
-"""Image distortions, through scikit-image and torchvision; results clipped to [0, 1].
+"""Image distortions, through scikit-image and torchvision; images are clipped to [0, 1], feature vectors are not.
 
 Intensities:
 - ``gaussian_noise``: the *variance* of zero-mean Gaussian noise (as the
@@ -22,7 +22,9 @@ from bio_sleep.errors import BioSleepError
 
 def _noise(mode: str, key: str):
     def apply(x: torch.Tensor, level: float, rng: np.random.Generator, image_shape) -> torch.Tensor:
-        noisy = random_noise(x.numpy().astype(np.float64), mode=mode, rng=rng, clip=True, **{key: level})
+        # Images are clipped to their range; feature vectors (no image shape) are not.
+        noisy = random_noise(x.numpy().astype(np.float64), mode=mode, rng=rng, clip=image_shape is not None,
+                             **{key: level})
         return torch.from_numpy(noisy).to(x.dtype)
     return apply
 

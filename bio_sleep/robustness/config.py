@@ -1,15 +1,12 @@
 """The robustness study's config: the base experiment sections plus [study], [attacks] and [defences]."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bio_sleep.attacks.params import BoundaryParams, DeepFoolParams, FGSMParams, JSMAParams
-from bio_sleep.config import ExperimentConfig, SleepConfig, _explain
-from bio_sleep.errors import BioSleepError
+from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config
 
 
 class _Section(BaseModel):
@@ -87,24 +84,10 @@ class RobustnessConfig(ExperimentConfig):
 
 
 def robustness_config_from_dict(values: dict, source: str = "config") -> RobustnessConfig:
-    try:
-        return RobustnessConfig.model_validate(values)
-    except ValidationError as error:
-        raise BioSleepError(_explain(error, source)) from None
+    """Validate a nested dict into a RobustnessConfig."""
+    return config_from_dict(values, source, RobustnessConfig)
 
 
 def load_robustness_config(path: str | Path) -> RobustnessConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise BioSleepError(f"config file {path} does not exist; pass a .toml such as experiments/robustness_patches.toml")
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
-    return robustness_config_from_dict(values, str(path))
-
-
-def robustness_config_to_toml(config: RobustnessConfig) -> str:
-    def drop_none(values):
-        return {k: drop_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
-    return tomli_w.dumps(drop_none(config.model_dump(mode="json")))
+    """Read and validate a robustness study TOML."""
+    return load_config(path, RobustnessConfig, "experiments/robustness_patches.toml")

@@ -21,7 +21,7 @@ from bio_sleep.data import load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep
 from bio_sleep.robustness import networks
-from bio_sleep.robustness.config import robustness_config_to_toml
+from bio_sleep.config import config_to_toml
 
 NETWORKS = ("control", "distillation", "fine_tuning", "sleep")
 SUMMARY_KEYS = ("score", "score_successful", "success_rate", "success_rate_within_l2", "score_within_l2", "seconds")
@@ -139,7 +139,7 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
     data, clip = prepare(config)
     folder = Path(output_dir) if output_dir is not None else Path(config.output_dir) / config.name
     parts = folder / "parts"
-    written = robustness_config_to_toml(config)
+    written = config_to_toml(config)
     if (folder / "config.toml").exists() and (folder / "config.toml").read_text() != written:
         raise BioSleepError(
             f"{folder} holds results of a different config (its config.toml differs), which a rerun would reuse; "
@@ -152,7 +152,7 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
     combined = {key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed"))
                 for key in per_seed[0]}
     for key, dataset in combined.items():
-        dataset.attrs.update(config=robustness_config_to_toml(config), samples_attacked=int(len(data.x_test[:config.attacks.samples])))
+        dataset.attrs.update(config=config_to_toml(config), samples_attacked=int(len(data.x_test[:config.attacks.samples])))
         dataset.to_netcdf(folder / f"{key}.nc")
     write_report(config, combined, folder, seconds=time.perf_counter() - start)
     return folder

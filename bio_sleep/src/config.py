@@ -1,14 +1,12 @@
 """The SRC experiment config: the core sections plus CNN, FFF, fine-tuning and Gradient Expansion sections."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from bio_sleep.config import DataConfig, SleepConfig, TrainingConfig, _explain, _Section
-from bio_sleep.errors import BioSleepError
+from bio_sleep.config import DataConfig, SleepConfig, TrainingConfig, _Section, config_from_dict, load_config
 from bio_sleep.evaluation.distortions import DISTORTIONS
 from bio_sleep.models.cnn import build_cnn
 
@@ -96,19 +94,10 @@ class SrcExperimentConfig(_Section):
 
 
 def src_config_from_dict(values: dict, source: str = "config") -> SrcExperimentConfig:
-    try:
-        return SrcExperimentConfig.model_validate(values)
-    except ValidationError as error:
-        raise BioSleepError(_explain(error, source)) from None
+    """Validate a nested dict into an SrcExperimentConfig."""
+    return config_from_dict(values, source, SrcExperimentConfig)
 
 
 def load_src_config(path: str | Path) -> SrcExperimentConfig:
     """Read and validate an SRC experiment TOML (e.g. experiments/src_mnist_figure2.toml)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BioSleepError(f"config file {path} does not exist; see experiments/src_*.toml")
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
-    return src_config_from_dict(values, str(path))
+    return load_config(path, SrcExperimentConfig, "experiments/src_mnist_figure2.toml")
