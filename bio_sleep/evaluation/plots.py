@@ -18,7 +18,7 @@ def plot_accuracy_sweep(results: xr.Dataset, path, title: str = "") -> None:
         for network in results.network.values:
             axis.plot(table[f"{distortion}_level"], table.sel(network=network), marker="o", label=str(network))
         meaning = results[f"{distortion}_level"].attrs.get("meaning", "intensity")
-        axis.set(xlabel=f"{distortion.replace('_', ' ')} ({meaning})", ylabel="accuracy", ylim=(0, 1.02))
+        axis.set(xlabel=f"{distortion.replace('_', ' ')}\n({meaning})", ylabel="accuracy", ylim=(0, 1.02))
         axis.grid(alpha=0.3)
     axes[0][0].legend()
     if title:
