@@ -86,6 +86,8 @@ class SleepConfig(_Section):
     normalisation: Literal["authors", "diehl"] = "authors"
     normalisation_samples: int = Field(10000, ge=1, description="Training samples used for data-based normalisation.")
     record_spike_trains: bool = False
+    record_potentials: dict[str, list[int]] = Field(
+        {}, description="Membrane potentials recorded every step, by layer name: {hidden_1 = [0, 7], output = [3]}.")
 
     @model_validator(mode="after")
     def _check_ranges(self):
@@ -136,6 +138,13 @@ class ExperimentConfig(_Section):
             raise ValueError(
                 f"sleep.thresholds has {len(self.sleep.thresholds)} values but model.widths "
                 f"{self.model.widths} has {n_layers} weight layers; give one threshold per layer")
+        widths = {f"hidden_{k}": width for k, width in enumerate(self.model.widths[1:-1], start=1)}
+        widths["output"] = self.model.widths[-1]
+        for name, indices in self.sleep.record_potentials.items():
+            if name not in widths:
+                raise ValueError(f"sleep.record_potentials names layer '{name}'; this network has {sorted(widths)}")
+            if any(not 0 <= i < widths[name] for i in indices):
+                raise ValueError(f"sleep.record_potentials.{name} holds neurons outside 0..{widths[name] - 1}")
         return self
 
 

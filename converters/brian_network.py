@@ -67,6 +67,7 @@ class Architecture:
     record_trains: bool
     target: str
     connections: tuple[Conv | Pool | None, ...] | None = None   # None: all dense
+    record_potentials: tuple[tuple[int, ...], ...] = ()          # per layer after the input: neurons whose v is recorded
 
 
 def _configure_brian(target: str, directory: str):
@@ -130,7 +131,11 @@ class BrianSleepNetwork:
         self.spike_monitors = [b2.SpikeMonitor(g, record=arch.record_trains, when="end", name=f"spikes_{k}")
                                for k, g in enumerate(self.layers)]
         self.rate_monitors = [b2.PopulationRateMonitor(g, name=f"rate_{k}") for k, g in enumerate(self.layers)]
-        self.network = b2.Network(objects + self.spike_monitors + self.rate_monitors)
+        self.potential_monitors = {
+            layer: b2.StateMonitor(self.layers[layer], "v", record=list(indices), when="end", name=f"potential_{layer}")
+            for layer, indices in enumerate(arch.record_potentials, start=1) if len(indices)}
+        self.network = b2.Network(objects + self.spike_monitors + self.rate_monitors
+                                  + list(self.potential_monitors.values()))
         if arch.target == "cpp_standalone":
             start = time.perf_counter()
             self.network.run(arch.steps * arch.dt * b2.second, report="text", report_period=1 * b2.second,
@@ -238,7 +243,9 @@ class BrianSleepNetwork:
         if arch.record_trains:
             trains = [(np.rint(np.asarray(m.t[:]) / arch.dt).astype(np.int64), np.asarray(m.i[:]).astype(np.int64))
                       for m in self.spike_monitors]
-        return network.with_weights(weights), SleepRecording(arch.sizes, arch.dt, per_step, counts, trains)
+        potentials = {layer: (np.asarray(arch.record_potentials[layer - 1]), np.asarray(monitor.v[:]).T.copy())
+                      for layer, monitor in self.potential_monitors.items()} or None
+        return network.with_weights(weights), SleepRecording(arch.sizes, arch.dt, per_step, counts, trains, potentials)
 
 
 class _StandaloneProgress:

@@ -48,6 +48,7 @@ def test_rates_isi_cv_and_correlation_match_the_trains():
 
 def test_analyse_writes_every_view_and_the_cli_runs(tmp_path):
     recording = _recording()
+    recording.potentials = {1: (np.array([1]), np.linspace(0.0, 1.0, STEPS)[:, None])}
     path = tmp_path / "recording.nc"
     recording.to_dataset().to_netcdf(path)
     before = [np.zeros((2, 4))]
@@ -60,7 +61,7 @@ def test_analyse_writes_every_view_and_the_cli_runs(tmp_path):
     assert args.handler(args) == 0
     names = {p.name for p in (tmp_path / "out").iterdir()}
     assert {"raster.png", "population_rate.png", "rate_distribution.png", "isi.png", "correlation_input.png",
-            "spike_statistics.csv", "weight_change.png", "input_weights.png"} <= names
+            "spike_statistics.csv", "weight_change.png", "input_weights.png", "potentials.png"} <= names
     rows = list(csv.DictReader(open(tmp_path / "out" / "spike_statistics.csv")))
     assert [row["layer"] for row in rows] == ["input", "output"]
     assert float(rows[0]["mean_rate_hz"]) == pytest.approx(62.5)

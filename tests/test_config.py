@@ -47,6 +47,8 @@ def test_written_config_reads_back_identically():
     ({"sleep": {"decay": 0.0}}, "decay must lie in (0, 1]"),
     ({"sleep": {"max_rate": 800.0, "spike_probability": "authors"}}, "lower max_rate below 500"),
     ({"model": {"widths": [10, 0, 4]}, "sleep": {"thresholds": [1, 1]}}, "width must be >= 1"),
+    ({"sleep": {"record_potentials": {"hidden_1": [0]}}}, "this network has ['output']"),
+    ({"sleep": {"record_potentials": {"output": [4]}}}, "outside 0..3"),
 ])
 def test_bad_values_are_named_with_a_fix(values, message):
     with pytest.raises(BioSleepError) as error:

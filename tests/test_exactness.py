@@ -1,7 +1,7 @@
 """Brian2 and the float64 torch reference give identical sleep on identical input spikes.
 
 The project's strongest correctness test: same weights bit for bit, same spike
-counts per neuron and per step, for both STDP rules and both Brian2 targets,
+counts per neuron and per step, same membrane potentials of watched neurons, for both STDP rules and both Brian2 targets,
 and again after a rerun of the compiled network with new parameter values.
 (The authors' v >= threshold condition is covered in test_src_brian_equality.py.)
 """
@@ -16,6 +16,10 @@ from bio_sleep.sleep.reference import run_reference
 from conftest import small_network, small_raster
 
 
+# Membrane potentials recorded on both sides: a few neurons of each layer, none of hidden_2.
+WATCHED = ((0, 5, 47), (), (2, 9))
+
+
 def assert_identical(reference, brian):
     (net_a, rec_a), (net_b, rec_b) = reference, brian
     for layer, (w_a, w_b) in enumerate(zip(net_a.weights, net_b.weights)):
@@ -23,6 +27,10 @@ def assert_identical(reference, brian):
     for count_a, count_b in zip(rec_a.spike_counts, rec_b.spike_counts):
         np.testing.assert_array_equal(count_a, count_b)
     np.testing.assert_array_equal(rec_a.spikes_per_step, rec_b.spikes_per_step)
+    assert rec_a.potentials.keys() == rec_b.potentials.keys()
+    for layer, (neurons_a, values_a) in rec_a.potentials.items():
+        np.testing.assert_array_equal(neurons_a, rec_b.potentials[layer][0])
+        assert np.array_equal(values_a, rec_b.potentials[layer][1]), f"potentials of layer {layer} differ"
     for (steps_a, units_a), (steps_b, units_b) in zip(rec_a.spike_trains, rec_b.spike_trains):
         order_a, order_b = np.lexsort((units_a, steps_a)), np.lexsort((units_b, steps_b))
         np.testing.assert_array_equal(steps_a[order_a], steps_b[order_b])
@@ -34,10 +42,11 @@ def assert_identical(reference, brian):
 def test_brian2_equals_torch_reference(target, rule):
     network, raster = small_network(), small_raster(300)
     dynamics = SleepDynamics(0.95, 0.01, 0.003, rule, "above")
-    arch = Architecture(network.sizes, len(raster), 0.001, rule, "above", (True, True, True), True, target)
+    arch = Architecture(network.sizes, len(raster), 0.001, rule, "above", (True, True, True), True, target,
+                        record_potentials=WATCHED)
     brian = brian_network_for(arch)
 
-    reference = run_reference(network, dynamics, raster, record_trains=True, progress=False)
+    reference = run_reference(network, dynamics, raster, record_trains=True, record_potentials=WATCHED, progress=False)
     assert all(not np.array_equal(a, b) for a, b in zip(reference[0].weights, network.weights)), "STDP changed nothing"
     assert reference[1].spikes_per_step[1:].sum() > 100, "too few spikes for a meaningful comparison"
     assert_identical(reference, brian.run(network, dynamics, raster, progress=False))
@@ -47,6 +56,7 @@ def test_brian2_equals_torch_reference(target, rule):
     retuned = dataclasses.replace(network, thresholds=(0.25, 0.35, 0.3), alphas=(1.1, 1.0, 1.6))
     raster = small_raster(300, seed=7)
     assert brian_network_for(arch) is brian
-    assert_identical(run_reference(retuned, changed, raster, record_trains=True, progress=False),
+    assert_identical(run_reference(retuned, changed, raster, record_trains=True, record_potentials=WATCHED,
+                                   progress=False),
                      brian.run(retuned, changed, raster, progress=False))
 

@@ -10,12 +10,16 @@ from conftest import small_network, small_raster
 
 def test_dataset_has_named_dimensions_and_round_trips(tmp_path):
     _, recording = run_reference(small_network(), SleepDynamics(0.95, 0.01, 0.003), small_raster(50),
-                                 record_trains=True, progress=False)
+                                 record_trains=True, record_potentials=((1, 2), (), (0,)), progress=False)
     dataset = recording.to_dataset(attrs={"note": "test"})
-    assert dict(dataset.sizes) == {"layer": 4, "step": 50, "unit": 64 + 48 + 32 + 10, "spike": int(recording.spikes_per_step.sum())}
+    assert dict(dataset.sizes) == {"layer": 4, "step": 50, "unit": 64 + 48 + 32 + 10, "spike": int(recording.spikes_per_step.sum()), "recorded": 3}
     assert list(dataset.layer.values) == ["input", "hidden_1", "hidden_2", "output"]
     np.testing.assert_array_equal(dataset.spike_count.where(dataset.unit_layer == "hidden_1", drop=True),
                                   recording.spike_counts[1])
+    assert dataset.potential.dims == ("step", "recorded")
+    assert list(dataset.recorded_layer.values) == ["hidden_1", "hidden_1", "output"]
+    np.testing.assert_array_equal(dataset.recorded_index, [1, 2, 0])
+    assert float(dataset.potential.max()) > 0
     dataset.to_netcdf(tmp_path / "rec.nc")
     loaded = xr.load_dataset(tmp_path / "rec.nc")
     xr.testing.assert_equal(loaded, dataset)

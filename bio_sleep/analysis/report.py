@@ -55,6 +55,8 @@ def analyse_recording(dataset: xr.Dataset, out_dir, *, weights_data: xr.Dataset 
         for layer in [str(name) for name in dataset["layer"].values]:
             if np.sum(spikes.firing_rates(dataset, layer) > 0) >= 2:
                 written.append(spike_plots.plot_count_correlation(dataset, out / f"correlation_{layer}.png", layer, bin_steps))
+    if "potential" in dataset:
+        written.append(spike_plots.plot_potentials(dataset, out / "potentials.png"))
     rows = layer_statistics(dataset, bin_steps)
     with open(out / "spike_statistics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -108,3 +108,18 @@ def plot_count_correlation(dataset: xr.Dataset, path, layer: str, bin_steps: int
     hist_ax.hist(off_diagonal[np.isfinite(off_diagonal)], bins=50)
     hist_ax.set(xlabel="correlation coefficient", ylabel="pairs", title=f"mean {spikes.mean_off_diagonal(matrix):.3f}")
     return _save(plt, fig, path)
+
+
+def plot_potentials(dataset: xr.Dataset, path) -> Path:
+    """Membrane potential over time of every recorded neuron, one panel per layer."""
+    layers = list(dict.fromkeys(str(name) for name in dataset["recorded_layer"].values))
+    plt, fig, axes = _figure(len(layers))
+    time = dataset["time"].values
+    for layer, ax in zip(layers, axes):
+        chosen = dataset["potential"].where(dataset["recorded_layer"] == layer, drop=True)
+        for index in range(chosen.sizes["recorded"]):
+            ax.plot(time, chosen.isel(recorded=index), lw=0.7, label=f"neuron {int(chosen.recorded_index[index])}")
+        ax.set(ylabel=f"{layer}\nv")
+        ax.legend(fontsize=7, loc="upper right")
+    axes[-1].set_xlabel("time (s)")
+    return _save(plt, fig, path)

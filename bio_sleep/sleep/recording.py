@@ -20,7 +20,9 @@ class SleepRecording:
     """Spikes of one sleep run, per neuron layer (input first).
 
     ``spike_trains[l]`` holds (step, neuron) index arrays when full trains were
-    requested, else the list is None.
+    requested, else the list is None. ``potentials`` maps a layer index to
+    (recorded neurons, membrane potentials of shape steps x neurons), taken at
+    the end of each step (after resets).
     """
 
     layer_sizes: tuple[int, ...]
@@ -28,6 +30,7 @@ class SleepRecording:
     spikes_per_step: np.ndarray               # (n_layers, steps) int
     spike_counts: list[np.ndarray]            # per layer, (n_neurons,) int
     spike_trains: list[tuple[np.ndarray, np.ndarray]] | None = None
+    potentials: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
     def steps(self) -> int:
@@ -89,5 +92,11 @@ class SleepRecording:
             units = np.concatenate([train[1] + offset for train, offset in zip(self.spike_trains, offsets)]).astype(np.int32)
             data["spike_step"] = (("spike",), steps, {"long_name": "step of each spike"})
             data["spike_unit"] = (("spike",), units, {"long_name": "unit (index into the unit dimension) of each spike"})
+        if self.potentials:
+            layers = sorted(self.potentials)
+            coords["recorded_layer"] = ("recorded", np.concatenate([[names[k]] * len(self.potentials[k][0]) for k in layers]))
+            coords["recorded_index"] = ("recorded", np.concatenate([self.potentials[k][0] for k in layers]))
+            data["potential"] = (("step", "recorded"), np.concatenate([self.potentials[k][1] for k in layers], axis=1),
+                                 {"long_name": "membrane potential at the end of each step (after reset)"})
         dataset = xr.Dataset(data, coords=coords, attrs={"dt": self.dt, **(attrs or {})})
         return dataset

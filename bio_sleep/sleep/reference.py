@@ -157,10 +157,14 @@ def _final_weights(network: SpikingNetwork, stored: list[torch.Tensor]) -> list[
 
 
 def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster: np.ndarray, *,
-                  dt: float = 0.001, plastic=None, record_trains: bool = False, device: str = "cpu",
+                  dt: float = 0.001, plastic=None, record_trains: bool = False, record_potentials=None,
+                  device: str = "cpu",
                   dtype=torch.float64,
                   progress: bool = True) -> tuple[SpikingNetwork, SleepRecording]:
-    """Run sleep on ``input_raster`` (bool, steps x n_inputs); return the slept network and the recording."""
+    """Run sleep on ``input_raster`` (bool, steps x n_inputs); return the slept network and the recording.
+
+    ``record_potentials`` gives, per layer after the input, the neurons whose membrane potential is recorded.
+    """
     plastic = tuple(plastic) if plastic is not None else (True,) * len(network.weights)
     sizes = network.sizes
     weights, gathers, decays, row_starts = _initial_weights(network, dtype, device)
@@ -171,6 +175,9 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     per_step = torch.zeros(len(sizes), steps, dtype=torch.int64, device=device)
     counts = [torch.zeros(n, dtype=torch.int64, device=device) for n in sizes]
     trains = [[] for _ in sizes] if record_trains else None
+    watched = {layer: torch.as_tensor(indices, dtype=torch.int64, device=device)
+               for layer, indices in enumerate(record_potentials or (), start=1) if len(indices)}
+    potentials = {layer: torch.empty(steps, len(indices), dtype=dtype, device=device) for layer, indices in watched.items()}
     raster = torch.from_numpy(np.ascontiguousarray(input_raster))
     with tqdm(total=steps, desc="sleep (torch)", disable=not progress, leave=False, mininterval=0.5) as bar:
         for start in range(0, steps, 1000):
@@ -178,6 +185,8 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
             for offset in range(len(chunk)):
                 step = start + offset
                 spikes = sleep_step(chunk[offset], state, params)
+                for layer, indices in watched.items():
+                    potentials[layer][step] = state.potentials[layer - 1][indices]
                 for layer, layer_spikes in enumerate(spikes):
                     per_step[layer, step] = layer_spikes.sum()
                     counts[layer] += layer_spikes
@@ -187,6 +196,8 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     if trains is not None:
         trains = [(np.concatenate([np.full(len(t), step) for step, t in enumerate(layer)]).astype(np.int64),
                    torch.cat(layer).numpy().astype(np.int64)) for layer in trains]
-    recording = SleepRecording(sizes, dt, per_step.cpu().numpy(), [c.cpu().numpy() for c in counts], trains)
+    recording = SleepRecording(sizes, dt, per_step.cpu().numpy(), [c.cpu().numpy() for c in counts], trains,
+                               {layer: (watched[layer].cpu().numpy(), values.to(torch.float64).cpu().numpy())
+                                for layer, values in potentials.items()} or None)
     slept = network.with_weights(_final_weights(network, state.weights))
     return slept, recording

@@ -10,7 +10,8 @@ from torch import nn
 from bio_sleep.converters import SleepDynamics, SpikingNetwork, to_spiking_network, to_torch
 from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network, conv_plasticity
 from bio_sleep.sleep.input_spikes import draw_input_spikes, probability_scale
-from bio_sleep.sleep.recording import SleepRecording
+from bio_sleep.errors import BioSleepError
+from bio_sleep.sleep.recording import SleepRecording, layer_names
 
 
 @dataclass
@@ -30,6 +31,15 @@ def dynamics_from(config) -> SleepDynamics:
     return SleepDynamics(config.decay, config.inc, config.dec, config.stdp_rule, config.spike_condition)
 
 
+def watched_neurons(config, n_weight_layers: int) -> tuple[tuple[int, ...], ...]:
+    """Per layer after the input, the neurons whose membrane potential the config asks to record."""
+    names = layer_names(n_weight_layers + 1)[1:]
+    unknown = sorted(set(config.record_potentials) - set(names))
+    if unknown:
+        raise BioSleepError(f"sleep.record_potentials names {unknown}, which this network does not have; use {names}")
+    return tuple(tuple(config.record_potentials.get(name, ())) for name in names)
+
+
 def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *, plastic=None,
              progress: bool = True) -> tuple[SpikingNetwork, SleepRecording, float]:
     """Run one sleep on a backend chosen by ``config``; returns (slept network, recording, compile seconds).
@@ -44,13 +54,15 @@ def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *
 
         dtype = torch.float64 if config.torch_dtype == "float64" else torch.float32
         slept, recording = run_reference(network, dynamics, raster, dt=config.dt, plastic=plastic,
-                                         record_trains=config.record_spike_trains, device=config.torch_device,
-                                         dtype=dtype, progress=progress)
+                                         record_trains=config.record_spike_trains,
+                                         record_potentials=watched_neurons(config, len(network.weights)),
+                                         device=config.torch_device, dtype=dtype, progress=progress)
         return slept, recording, 0.0
     from bio_sleep.converters.brian_network import Architecture, brian_network_for
 
     arch = Architecture(network.sizes, len(raster), config.dt, dynamics.stdp_rule, dynamics.spike_condition,
-                        plastic, config.record_spike_trains, config.brian2_target, network.connections)
+                        plastic, config.record_spike_trains, config.brian2_target, network.connections,
+                        watched_neurons(config, len(network.weights)))
     brian = brian_network_for(arch)
     compile_seconds, brian.compile_seconds = brian.compile_seconds, 0.0  # paid once
     slept, recording = brian.run(network, dynamics, raster, progress=progress)
