@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bio_sleep.config import ExperimentConfig, SleepConfig, _explain, load_config, with_overrides
+from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config, read_toml, with_overrides
 from bio_sleep.errors import BioSleepError
 
 # Fields of SleepConfig that hold one number and may therefore be swept.
@@ -124,16 +123,18 @@ def apply_point(experiment: ExperimentConfig, point: dict[str, float]) -> Experi
     return with_overrides(experiment, {"sleep": sleep})
 
 
-def study_from_dict(values: dict, source: str = "study", base: Path | None = None) -> StudyConfig:
-    """Validate a study; ``experiment`` may be a path to an experiment TOML (relative to ``base``) or a table."""
+def with_experiment_loaded(values: dict, base: Path | None) -> dict:
+    """``values`` with an ``experiment`` given as a path (relative to ``base``) replaced by the loaded config."""
     values = dict(values)
     if isinstance(values.get("experiment"), str):
         path = Path(values["experiment"])
         values["experiment"] = load_config(path if path.is_absolute() or base is None else base / path)
-    try:
-        study = StudyConfig.model_validate(values)
-    except ValidationError as error:
-        raise BioSleepError(_explain(error, source)) from None
+    return values
+
+
+def study_from_dict(values: dict, source: str = "study", base: Path | None = None) -> StudyConfig:
+    """Validate a study; ``experiment`` may be a path to an experiment TOML (relative to ``base``) or a table."""
+    study = config_from_dict(with_experiment_loaded(values, base), source, StudyConfig)
     for point in study.point_list():
         try:
             apply_point(study.experiment, point)
@@ -143,11 +144,6 @@ def study_from_dict(values: dict, source: str = "study", base: Path | None = Non
 
 
 def load_study(path) -> StudyConfig:
+    """Read and validate a study TOML."""
     path = Path(path)
-    if not path.is_file():
-        raise BioSleepError(f"study file {path} does not exist; see experiments/study_*.toml for examples")
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
-    return study_from_dict(values, str(path), path.parent)
+    return study_from_dict(read_toml(path, "experiments/study_patches_decay_threshold.toml"), str(path), path.parent)

@@ -11,16 +11,15 @@ import contextlib
 import hashlib
 import json
 import math
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from bio_sleep.config import ExperimentConfig, _explain, config_to_toml, load_config
+from bio_sleep.config import ExperimentConfig, config_from_dict, config_to_toml, read_toml
 from bio_sleep.errors import BioSleepError
 from bio_sleep.studies.config import (ExecutionConfig, SleepConfig, StudyEvaluation, _Section, apply_point, canonical,
-                                      check_parameter)
+                                      check_parameter, with_experiment_loaded)
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_state, run_points
 from bio_sleep.studies.store import ResultStore, write_atomic
@@ -70,24 +69,14 @@ class SearchConfig(_Section):
 
 
 def search_from_dict(values: dict, source: str = "search", base: Path | None = None) -> SearchConfig:
-    values = dict(values)
-    if isinstance(values.get("experiment"), str):
-        path = Path(values["experiment"])
-        values["experiment"] = load_config(path if path.is_absolute() or base is None else base / path)
-    try:
-        return SearchConfig.model_validate(values)
-    except ValidationError as error:
-        raise BioSleepError(_explain(error, source)) from None
+    """Validate a search; ``experiment`` may be a path to an experiment TOML (relative to ``base``) or a table."""
+    return config_from_dict(with_experiment_loaded(values, base), source, SearchConfig)
 
 
 def load_search(path) -> SearchConfig:
+    """Read and validate a search TOML."""
     path = Path(path)
-    if not path.is_file():
-        raise BioSleepError(f"search file {path} does not exist; see experiments/study_search_*.toml for an example")
-    try:
-        return search_from_dict(tomllib.loads(path.read_text()), str(path), path.parent)
-    except tomllib.TOMLDecodeError as error:
-        raise BioSleepError(f"{path} is not valid TOML: {error}") from None
+    return search_from_dict(read_toml(path, "experiments/study_search_patches.toml"), str(path), path.parent)
 
 
 def _sampler(search: SearchConfig):
