@@ -77,6 +77,55 @@ def test_study_cells_failures_resume_and_refusal(client, tmp_path):
         run_study(_study(grid={"thresholds.0": [0.5]}), tmp_path, progress=False, client=client)
 
 
+def _fgsm_evaluation(**changes):
+    values = {"split": "validation", "validation_samples": 8, "attack": "fgsm", "attack_samples": 6,
+              "fgsm": {"eta_max": 0.6, "eta_step": 0.02}}
+    return _study(evaluation={**values, **changes}).evaluation
+
+
+def _in_grid(score, fgsm):
+    """A median of grid etas: finite, in [eta_step, eta_max], a grid point or the midpoint of two."""
+    half_steps = 2 * score / fgsm.eta_step
+    return (np.isfinite(score) and fgsm.eta_step - 1e-6 <= score <= fgsm.eta_max + 1e-6
+            and abs(half_steps - round(half_steps)) < 1e-4)
+
+
+def test_fgsm_score_uses_the_evaluation_split_only(tmp_path):
+    import torch
+
+    from bio_sleep.attacks import run_attack
+    from bio_sleep.data import ArrayDataset
+    from bio_sleep.studies.runner import control_state
+
+    evaluation = _fgsm_evaluation()
+    study = _study(evaluation=evaluation.model_dump())
+    model = build_model(EXPERIMENT, control_state(study, tmp_path, progress=False))
+    data = load_data(EXPERIMENT)
+    # test images outside [0, 1]: attacking them would raise, so the validation score proves they were not touched
+    poisoned = ArrayDataset("p", data.x_train, data.y_train, data.x_test + 5.0, data.y_test, data.image_shape, 4)
+    metrics = score(model, poisoned, evaluation)
+    x_val, y_val = data.x_train[-8:][:6], data.y_train[-8:][:6]
+    direct = run_attack("fgsm", model, x_val, y_val, n_classes=4, params=evaluation.fgsm, progress=False).attrs
+    assert metrics["fgsm_score"] == direct["score"] and metrics["fgsm_success_rate"] == direct["success_rate"]
+    assert _in_grid(metrics["fgsm_score"], evaluation.fgsm) and 0.0 <= metrics["fgsm_success_rate"] <= 1.0
+    with pytest.raises(BioSleepError, match="outside the clip range"):
+        score(model, poisoned, _fgsm_evaluation(split="test"))
+    assert torch.equal(poisoned.x_test, data.x_test + 5.0)
+
+
+def test_study_with_fgsm_score_writes_it_into_the_dataset(client, tmp_path):
+    study = _study(grid={"thresholds.0": [0.3, 1.0], "decay": [1.0]}, evaluation=_fgsm_evaluation().model_dump())
+    dataset = run_study(study, tmp_path, progress=False, client=client)
+    assert list(dataset["status"].values.ravel()) == ["ok", "ok"]
+    for variable in ("fgsm_score", "fgsm_success_rate"):
+        assert dataset[variable].dims == ("thresholds_0", "decay")
+    assert all(_in_grid(value, study.evaluation.fgsm) for value in dataset["fgsm_score"].values.ravel())
+    assert _in_grid(dataset.attrs["control_fgsm_score"], study.evaluation.fgsm)
+    assert (tmp_path / "heatmap_fgsm_score.png").exists()
+    # without an attack the hash is what it was before attacks existed: older results folders still resume
+    assert not {"attack", "attack_samples", "fgsm"} & set(_study().evaluation.fingerprint_content())
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"grid": {"threshold": [1.0]}}, "'threshold' is not a sweepable sleep parameter"),
     ({"grid": {"thresholds.3": [1.0]}}, "thresholds.<0..0>"),
@@ -85,6 +134,8 @@ def test_study_cells_failures_resume_and_refusal(client, tmp_path):
     ({"grid": {"decay": [0.9, 1.5]}}, "decay must lie in"),
     ({"evaluation": {"distortions": {"fog": [1.0]}}}, "unknown distortion"),
     ({"evaluation": {"split": "validation"}}, "validation_samples"),
+    ({"evaluation": {"attack": "deepfool"}}, "unknown attack 'deepfool'.*\\['fgsm'\\]"),
+    ({"evaluation": {"attack": "fgsm", "attack_samples": 0}}, "attack_samples"),
 ])
 def test_bad_studies_are_rejected_up_front(changes, message):
     with pytest.raises(BioSleepError, match=message):

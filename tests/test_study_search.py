@@ -37,12 +37,38 @@ def test_search_runs_resumes_and_writes_a_runnable_best_config(tmp_path):
     assert (tmp_path / "trials.csv").exists() and (tmp_path / "search_history.png").exists()
 
 
+FGSM_EVALUATION = {"split": "validation", "validation_samples": 8, "attack": "fgsm", "attack_samples": 5,
+                   "fgsm": {"eta_max": 0.6, "eta_step": 0.02}}
+
+
+def test_search_maximises_the_fgsm_score_and_keeps_its_direction(tmp_path):
+    import csv
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    search = _search(objective="fgsm_score", evaluation=FGSM_EVALUATION, trials=2, sampler="random", storage=storage)
+    assert search.direction == "maximize" and _search().direction == "maximize"
+    with dask_client(search.execution) as client:
+        study = run_search(search, tmp_path / "score", progress=False, client=client)
+        assert study.direction.name == "MAXIMIZE"
+        assert 0.02 <= study.best_value <= 0.6
+        rows = list(csv.DictReader((tmp_path / "score" / "trials.csv").open()))
+        assert {"user_attrs_accuracy_clean", "user_attrs_fgsm_success_rate"} <= set(rows[0])
+        assert "fgsm_score = " in (tmp_path / "score" / "best_config.toml").read_text()
+        # the success rate is minimised; the same Optuna study, made to maximise, is refused for it
+        rate = _search(objective="fgsm_success_rate", evaluation=FGSM_EVALUATION, trials=2, storage=storage)
+        assert rate.direction == "minimize"
+        with pytest.raises(BioSleepError, match="created to maximize.*needs minimize"):
+            run_search(rate, tmp_path / "rate", progress=False, client=client)
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"evaluation": {"split": "test", "distortions": {}}}, "never be scored on the test set"),
     ({"parameters": {"speed": {"low": 0, "high": 1}}}, "not a sweepable sleep parameter"),
     ({"parameters": {"decay": {"low": 1, "high": 0.5}}}, "must be below high"),
     ({"parameters": {}}, "parameters"),
     ({"objective": "accuracy_blur"}, "objective 'accuracy_blur'"),
+    ({"objective": "fgsm_score"}, "need evaluation.attack = 'fgsm'"),
+    ({"evaluation": {**FGSM_EVALUATION, "attack": "pgd"}}, "unknown attack 'pgd'"),
 ])
 def test_bad_searches_are_rejected(changes, message):
     with pytest.raises(BioSleepError, match=message):

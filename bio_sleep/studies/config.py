@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bio_sleep.attacks.params import FGSMParams
 from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config, read_toml, with_overrides
 from bio_sleep.errors import BioSleepError
 
@@ -26,19 +27,36 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Attacks a study can score each point on; the others are too slow to run per point.
+STUDY_ATTACKS = ("fgsm",)
+ATTACK_FIELDS = {"attack", "attack_samples", "fgsm"}
+
+
 class StudyEvaluation(_Section):
-    """What each point is scored on; accuracy on clean inputs is always measured."""
+    """What each point is scored on; accuracy on clean inputs is always measured.
+
+    ``attack = "fgsm"`` adds the ICLR paper's FGSM score on the first
+    ``attack_samples`` of the same split: ``fgsm_score`` (median smallest
+    flipping eta over correctly classified samples, inf beyond ``fgsm.eta_max``)
+    and ``fgsm_success_rate``.
+    """
 
     distortions: dict[str, list[float]] = Field(default_factory=dict, description="distortion name -> levels")
     split: Literal["test", "validation"] = Field("test", description="validation: the last validation_samples of the training set")
     validation_samples: int = Field(0, ge=0, description="training samples held out from training and sleep")
     samples: int | None = Field(None, ge=1, description="evaluate on the first N samples of the split only")
     seed: int = 0
+    attack: str | None = Field(None, description="'fgsm': also score each point on the FGSM attack; unset: no attack")
+    attack_samples: int = Field(100, ge=1, description="attack the first N samples of the split")
+    fgsm: FGSMParams = FGSMParams()
 
     @model_validator(mode="after")
     def _known(self):
         from bio_sleep.evaluation import DISTORTIONS
 
+        if self.attack is not None and self.attack not in STUDY_ATTACKS:
+            raise ValueError(f"unknown attack '{self.attack}' in [evaluation]; studies support {list(STUDY_ATTACKS)} "
+                             "(the ICLR paper's FGSM score); leave attack unset for no attack score")
         unknown = sorted(set(self.distortions) - set(DISTORTIONS))
         if unknown:
             raise ValueError(f"unknown distortion(s) {unknown}; choose from {sorted(DISTORTIONS)}")
@@ -47,6 +65,10 @@ class StudyEvaluation(_Section):
         if self.split == "validation" and self.validation_samples < 1:
             raise ValueError("split = 'validation' needs validation_samples >= 1 (held out from the training set)")
         return self
+
+    def fingerprint_content(self) -> dict:
+        """The fields that determine results; without an attack its settings are left out (older hashes stay valid)."""
+        return self.model_dump(mode="json", exclude=None if self.attack else ATTACK_FIELDS)
 
 
 class ExecutionConfig(_Section):
@@ -90,7 +112,7 @@ class StudyConfig(_Section):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the results (not where they run)."""
-        content = self.model_dump(mode="json", exclude={"execution"})
+        content = {**self.model_dump(mode="json", exclude={"execution"}), "evaluation": self.evaluation.fingerprint_content()}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 

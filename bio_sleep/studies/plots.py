@@ -35,7 +35,8 @@ def plot_heatmap(dataset: xr.Dataset, variable: str, x: str, y: str, path) -> Pa
     array, note = _reduce(dataset, variable, [x, y])
     table = array.transpose(y, x).values
     fig, ax = plt.subplots(figsize=(1.0 + 0.8 * table.shape[1], 1.0 + 0.6 * table.shape[0]))
-    image = ax.imshow(table, origin="lower", aspect="auto", cmap="viridis")
+    # inf (an FGSM score beyond eta_max) is written in its cell but left out of the colour scale
+    image = ax.imshow(np.ma.masked_invalid(table), origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(table.shape[1]), [f"{v:g}" for v in dataset[x].values], rotation=45)
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in dataset[y].values])
     for (row, col), value in np.ndenumerate(table):

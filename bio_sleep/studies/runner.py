@@ -146,7 +146,8 @@ def _write_plots(study: StudyConfig, dataset: xr.Dataset, root: Path) -> None:
     from bio_sleep.studies.plots import plot_heatmap, plot_lines
 
     dims = [_dim(p) for p in study.parameters] if study.grid else []
-    targets = ["accuracy_clean"] + (["mean_distorted_accuracy"] if study.evaluation.distortions else [])
+    targets = (["accuracy_clean"] + (["mean_distorted_accuracy"] if study.evaluation.distortions else [])
+               + (["fgsm_score"] if study.evaluation.attack == "fgsm" else []))
     for variable in targets:
         if len(dims) >= 2:
             plot_heatmap(dataset, variable, dims[0], dims[1], root / f"heatmap_{variable}.png")

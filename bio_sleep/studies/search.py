@@ -25,6 +25,12 @@ from bio_sleep.studies.runner import control_state, run_points
 from bio_sleep.studies.store import ResultStore, write_atomic
 
 
+# Objectives where lower is better; every other objective (accuracies, fgsm_score) is maximised.
+MINIMISED = {"fgsm_success_rate"}
+# Scalar metrics of each trial kept as Optuna user attributes (columns of trials.csv).
+TRIAL_METRICS = ("accuracy_clean", "mean_distorted_accuracy", "fgsm_score", "fgsm_success_rate")
+
+
 class ParameterRange(_Section):
     low: float
     high: float
@@ -43,7 +49,9 @@ class SearchConfig(_Section):
     name: str = "search"
     experiment: ExperimentConfig
     parameters: dict[str, ParameterRange] = Field(min_length=1)
-    objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy or accuracy_<distortion> (mean over its levels)")
+    objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy, "
+                           "accuracy_<distortion> (mean over its levels), or with evaluation.attack = 'fgsm' "
+                           "fgsm_score (maximised) or fgsm_success_rate (minimised)")
     evaluation: StudyEvaluation
     sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
     population_size: int = Field(8, ge=2, description="NSGA-II generation size")
@@ -59,12 +67,21 @@ class SearchConfig(_Section):
         if self.evaluation.split != "validation":
             raise ValueError("evaluation.split must be 'validation': a search must never be scored on the test set")
         allowed = {"accuracy_clean", "mean_distorted_accuracy"} | {f"accuracy_{d}" for d in self.evaluation.distortions}
+        if self.evaluation.attack == "fgsm":
+            allowed |= {"fgsm_score", "fgsm_success_rate"}
         if self.objective not in allowed:
-            raise ValueError(f"objective '{self.objective}' is not one of {sorted(allowed)}")
+            hint = "; the fgsm_* objectives need evaluation.attack = 'fgsm'" if self.objective.startswith("fgsm_") else ""
+            raise ValueError(f"objective '{self.objective}' is not one of {sorted(allowed)}{hint}")
         return self
 
+    @property
+    def direction(self) -> str:
+        """Optuna's direction for the objective: every objective is maximised but the attack's success rate."""
+        return "minimize" if self.objective in MINIMISED else "maximize"
+
     def fingerprint(self) -> str:
-        content = self.model_dump(mode="json", exclude={"execution", "trials", "storage"})
+        content = {**self.model_dump(mode="json", exclude={"execution", "trials", "storage"}),
+                   "evaluation": self.evaluation.fingerprint_content()}
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -101,10 +118,11 @@ def _suggest(trial, search: SearchConfig) -> dict:
 
 
 def _objective(record: dict, objective: str) -> float:
+    """The objective's value; NaN fails the trial. An infinite fgsm_score (beyond eta_max) is kept: it is the best."""
     value = record["metrics"][objective]
     value = sum(value) / len(value) if isinstance(value, list) else value
-    if not math.isfinite(value):
-        raise ValueError(f"objective {objective} is not finite")
+    if math.isnan(value):
+        raise ValueError(f"objective {objective} is NaN (no distortion levels, or no sample the attack could start from)")
     return value
 
 
@@ -117,7 +135,10 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = search.storage or f"sqlite:///{(root / 'search.db').resolve()}"
     study = optuna.create_study(study_name=search.name, storage=storage, sampler=_sampler(search),
-                                direction="maximize", load_if_exists=True)
+                                direction=search.direction, load_if_exists=True)
+    if study.direction.name.lower() != search.direction:
+        raise BioSleepError(f"Optuna study '{search.name}' in {storage} was created to {study.direction.name.lower()}, "
+                            f"but objective {search.objective} needs {search.direction}; give the search another name")
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # interrupted before it finished
     finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)))
@@ -127,6 +148,9 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
     asked = {}
 
     def tell(number, record):
+        for key in TRIAL_METRICS:
+            if key in record.get("metrics", {}):
+                asked[number].set_user_attr(key, record["metrics"][key])
         if record["status"] == "ok":
             try:
                 study.tell(asked[number], _objective(record, search.objective))
@@ -164,10 +188,10 @@ def _write_outputs(search: SearchConfig, study, root: Path) -> None:
     header = (f"# Best of {len(complete)} trials of search '{search.name}': {search.objective} = {best.value:.4f}\n"
               f"# on {search.evaluation.validation_samples} validation samples held out from the training set.\n")
     write_atomic(root / "best_config.toml", header + config_to_toml(config))
-    _plot_history(complete, search.objective, root / "search_history.png")
+    _plot_history(complete, search.objective, search.direction, root / "search_history.png")
 
 
-def _plot_history(trials, objective: str, path) -> None:
+def _plot_history(trials, objective: str, direction: str, path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,7 +201,8 @@ def _plot_history(trials, objective: str, path) -> None:
     values = np.array([t.value for t in trials])
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot([t.number for t in trials], values, "o", label="trial")
-    ax.plot([t.number for t in trials], np.maximum.accumulate(values), "-", label="best so far")
+    best = np.minimum if direction == "minimize" else np.maximum
+    ax.plot([t.number for t in trials], best.accumulate(values), "-", label="best so far")
     ax.set(xlabel="trial", ylabel=objective, title="search history (validation split)")
     ax.legend()
     fig.tight_layout()

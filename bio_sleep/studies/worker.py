@@ -48,8 +48,26 @@ def build_model(experiment, state: dict):
     return model.eval()
 
 
+def attack_clip(data) -> tuple[float, float]:
+    """The input range attacks keep images in: [0, 1] for images, the data's range for feature vectors."""
+    if data.image_shape is not None:
+        return (0.0, 1.0)
+    return (float(min(data.x_train.min(), data.x_test.min())), float(max(data.x_train.max(), data.x_test.max())))
+
+
+def fgsm_metrics(model, x, y, data, evaluation) -> dict:
+    """fgsm_score and fgsm_success_rate of ``model`` on the first ``evaluation.attack_samples`` of (x, y)."""
+    from bio_sleep.attacks import run_attack
+
+    n = evaluation.attack_samples
+    summary = run_attack("fgsm", model, x[:n], y[:n], n_classes=data.n_classes, params=evaluation.fgsm,
+                         clip=attack_clip(data), seed=evaluation.seed, progress=False).attrs
+    return {"fgsm_score": float(summary["score"]), "fgsm_success_rate": float(summary["success_rate"])}
+
+
 def score(model, data, evaluation) -> dict:
-    """accuracy_clean, accuracy_<distortion> (a list over its levels) and their mean over all distorted levels."""
+    """accuracy_clean, accuracy_<distortion> (a list over its levels), their mean over all distorted levels,
+    and with ``evaluation.attack`` the FGSM metrics, all on the same split."""
     from bio_sleep.evaluation import accuracy_sweep
 
     x, y = evaluation_set(data, evaluation)
@@ -62,6 +80,8 @@ def score(model, data, evaluation) -> dict:
         metrics[f"accuracy_{name}"] = values
         distorted += values
     metrics["mean_distorted_accuracy"] = float(np.mean(distorted)) if distorted else float("nan")
+    if evaluation.attack == "fgsm":
+        metrics.update(fgsm_metrics(model, x, y, data, evaluation))
     return metrics
 
 
