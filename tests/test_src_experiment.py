@@ -85,6 +85,13 @@ def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
                                            "finetune_gaussian_noise", "finetune_salt_and_pepper", "finetune_all"}
     assert float(results.accuracy_clean.sel(network="baseline").min()) > 0.2   # it learned something
     assert "Paper claims" in (folder / "results.md").read_text()
+    # every trial's models are kept, and bio-sleep analyse-cnn reads them with the run's config.toml
+    assert len(list((folder / "models").glob("trial_01_*.pt"))) == results.sizes["network"]
+    from bio_sleep.cli import main
+
+    models = [f"--model={name}={folder / 'models' / f'trial_00_{name}.pt'}" for name in ("baseline", "src", "grad_exp")]
+    assert main(["analyse-cnn", *models, "--out", str(tmp_path / "cnn"), "--samples", "20"]) == 0
+    assert (tmp_path / "cnn" / "attention_overlap.csv").is_file() and (tmp_path / "cnn" / "gradient_kl.csv").is_file()
     stamp = (folder / "trials" / "trial_00.nc").stat().st_mtime_ns
     run_src_experiment(config, progress=False)                                   # finished trials are kept
     assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp

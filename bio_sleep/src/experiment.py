@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import tomli_w
+import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
@@ -23,16 +24,22 @@ def load_data(config):
 
 
 def run_src_experiment(config, progress: bool = True) -> Path:
-    """Every trial of ``config`` (skipping those already on disk), then results.nc, PNG figures and results.md."""
+    """Every trial of ``config`` (skipping those already on disk), then results.nc, PNG figures and results.md.
+
+    Each trial's models are kept as state dicts ``models/trial_<k>_<name>.pt`` (for ``bio-sleep analyse-cnn``).
+    """
     folder = Path(config.output_dir) / config.name
     (folder / "trials").mkdir(parents=True, exist_ok=True)
+    (folder / "models").mkdir(exist_ok=True)
     (folder / "config.toml").write_text(tomli_w.dumps(config.model_dump(exclude_none=True)))
     data = load_data(config.data)
     for trial in tqdm(range(config.trials), desc=f"{config.name} trials", disable=not progress):
         path = folder / "trials" / f"trial_{trial:02d}.nc"
         if path.exists():
             continue
-        results, facts = run_trial(config, data, trial, progress)
+        results, facts, models = run_trial(config, data, trial, progress)
+        for name, model in models.items():
+            torch.save(model.state_dict(), folder / "models" / f"trial_{trial:02d}_{name}.pt")
         results.attrs.update({k: json.dumps(v) for k, v in facts.items()})
         results.to_netcdf(path.with_suffix(".partial.nc"))
         path.with_suffix(".partial.nc").replace(path)

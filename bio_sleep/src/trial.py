@@ -23,8 +23,9 @@ def train_baseline(config, data, seed: int, progress: bool = True):
                  description="baseline")
 
 
-def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Dataset, dict]:
-    """Every model of ``config.models`` for trial ``trial``; returns the accuracy sweep and timings / sleep facts."""
+def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Dataset, dict, dict]:
+    """Every model of ``config.models`` for trial ``trial``; returns the accuracy sweep, timings / sleep facts
+    and the models by name."""
     seed = config.seed + trial
     shape = data.image_shape
     timings = {}
@@ -59,4 +60,4 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
     results = accuracy_sweep(models, data.x_test, data.y_test, config.evaluation.sweeps, seed=seed, image_shape=shape,
                              batch_size=config.evaluation.batch_size, progress=progress)
     timings["total_seconds"] = time.perf_counter() - start
-    return results.expand_dims(trial=[trial]), timings
+    return results.expand_dims(trial=[trial]), timings, models

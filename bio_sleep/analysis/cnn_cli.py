@@ -1,0 +1,80 @@
+"""``bio-sleep analyse-cnn --model NAME=PATH ... --out DIR``: the CNN paper's analyses of saved models."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bio_sleep.errors import BioSleepError
+
+
+def _model_spec(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=PATH, e.g. baseline=runs/x/models/trial_00_baseline.pt")
+    return name, path
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "analyse-cnn", help="spatial-gradient statistics, KL and Grad-CAM attention of saved CNNs (CNN paper)",
+        description="Tables III-IV (spatial gradients of conv filters: fitted Gaussian per layer, KL divergence from "
+                    "the first model) and Table VI (Grad-CAM attention overlap with the input's non-zero pixels) "
+                    "for state dicts of one architecture.")
+    parser.add_argument("--model", type=_model_spec, action="append", required=True, metavar="NAME=PATH",
+                        help="a saved state dict; repeat for each model, the first is the reference (e.g. baseline)")
+    parser.add_argument("--out", required=True, help="folder for the CSV, netCDF and PNG files")
+    parser.add_argument("--config", help="the config the models were trained with (default: config.toml beside the "
+                                         "first model or one folder up, as in a bio-sleep src run)")
+    parser.add_argument("--data-root", help="folder of the test images (overrides data.root of the config)")
+    parser.add_argument("--samples", type=int, default=100,
+                        help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _config_path(args) -> Path:
+    if args.config:
+        return Path(args.config)
+    first = Path(args.model[0][1]).resolve().parent
+    for folder in (first, first.parent):
+        if (folder / "config.toml").is_file():
+            return folder / "config.toml"
+    raise BioSleepError(f"no config.toml in {first} or {first.parent}; give the models' config with --config")
+
+
+def run(args) -> int:
+    from bio_sleep.analysis.cnn_report import analyse_cnn, load_model, read_architecture
+
+    names = [name for name, _ in args.model]
+    if len(set(names)) != len(names):
+        raise BioSleepError(f"model names {names} repeat; give each --model a different NAME")
+    if args.samples < 0:
+        raise BioSleepError(f"--samples must be >= 0, got {args.samples}")
+    config_path = _config_path(args)
+    config = read_architecture(config_path)
+    models = {name: load_model(name, path, config, config_path) for name, path in args.model}
+    images = None
+    if args.samples:
+        images = _test_images(config, args, config_path)
+    sweeps = getattr(config.evaluation, "sweeps", {})
+    for path in analyse_cnn(models, args.out, images=images, input_shape=tuple(config.model.input_shape),
+                            sweeps=sweeps, seed=config.seed):
+        print(path)
+    return 0
+
+
+def _test_images(config, args, config_path):
+    import numpy as np
+
+    from bio_sleep.src.experiment import load_data
+
+    data_config = config.data.model_copy(update={"root": args.data_root}) if args.data_root else config.data
+    try:
+        data = load_data(data_config)
+    except BioSleepError as error:
+        raise BioSleepError(f"Grad-CAM needs the test images of [data] in {config_path}: {error}\n"
+                            "give --data-root, or --samples 0 to skip the attention analysis") from None
+    if data.n_inputs != int(np.prod(config.model.input_shape)):
+        raise BioSleepError(f"the test images have {data.n_inputs} values but model.input_shape "
+                            f"{config.model.input_shape} needs {int(np.prod(config.model.input_shape))}")
+    return data.x_test[:args.samples]

@@ -1,0 +1,121 @@
+"""``bio-sleep analyse-cnn`` end to end on a tiny CNN and synthetic images; its bad inputs."""
+import csv
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+import torch
+import xarray as xr
+
+from bio_sleep.analysis import conv_filters
+from bio_sleep.cli import main
+from bio_sleep.config import config_to_toml, default_config
+from bio_sleep.models import build_fc
+from bio_sleep.models.cnn import build_cnn
+from bio_sleep.src.defences import gradient_expansion
+
+EXPERIMENTS = Path(__file__).parents[1] / "experiments"
+# (1, 8, 8) -> conv 3x3 -> 6x6 -> pool -> 3x3 -> conv 2x2 -> 2x2 -> 16 -> 4 classes
+LAYERS = [{"type": "conv", "out_channels": 3, "kernel_size": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
+          {"type": "conv", "out_channels": 4, "kernel_size": 2}, {"type": "relu"}, {"type": "flatten"},
+          {"type": "linear", "out_features": 4}]
+
+
+@pytest.fixture
+def run_folder(tmp_path):
+    """A folder laid out like a bio-sleep src run: config.toml and models/trial_00_<name>.pt, synthetic npz data."""
+    rng = np.random.default_rng(0)
+    images = (rng.random((30, 1, 8, 8)) * (rng.random((30, 1, 8, 8)) < 0.4)).astype(np.float32)  # sparse, zeros kept
+    np.savez(tmp_path / "data.npz", x_train=images[:20], y_train=np.arange(20) % 4, x_test=images[20:],
+             y_test=np.arange(10) % 4, image_shape=np.array([1, 8, 8]))
+    values = tomllib.loads((EXPERIMENTS / "src_mnist_figure3.toml").read_text())
+    values["data"] = {"dataset": "npz", "path": str(tmp_path / "data.npz")}
+    values["model"] = {"input_shape": [1, 8, 8], "layers": LAYERS}
+    values["evaluation"]["sweeps"] = {"gaussian_noise": [0.0, 0.2], "gaussian_blur": [1.0]}
+    (tmp_path / "config.toml").write_text(tomli_w.dumps(values))
+    torch.manual_seed(0)
+    baseline = build_cnn(LAYERS, (1, 8, 8))
+    (tmp_path / "models").mkdir()
+    torch.save(baseline.state_dict(), tmp_path / "models" / "trial_00_baseline.pt")
+    torch.save(gradient_expansion(baseline, [0.2, 0.1]).state_dict(), tmp_path / "models" / "trial_00_grad_exp.pt")
+    return tmp_path
+
+
+def _models(folder):
+    return ["--model", f"baseline={folder / 'models/trial_00_baseline.pt'}",
+            "--model", f"grad_exp={folder / 'models/trial_00_grad_exp.pt'}"]
+
+
+def _rows(path):
+    return list(csv.DictReader(path.open()))
+
+
+def test_analyse_cnn_writes_gradient_tables_and_attention(run_folder, capsys):
+    out = run_folder / "analysis"
+    assert main(["analyse-cnn", *_models(run_folder), "--out", str(out), "--samples", "6"]) == 0  # config found beside
+    for name in ("gradient_statistics.csv", "gradient_statistics.nc", "gradient_kl.csv", "gradient_distributions.png",
+                 "attention_overlap.csv", "attention.png"):
+        assert (out / name).stat().st_size > 0, name
+    # Table III: the numbers of conv_filters on the same weights
+    baseline = build_cnn(LAYERS, (1, 8, 8))
+    baseline.load_state_dict(torch.load(run_folder / "models/trial_00_baseline.pt"))
+    expected = conv_filters.gradient_statistics(baseline)
+    stats = _rows(out / "gradient_statistics.csv")
+    assert [(r["model"], r["conv"]) for r in stats] == [("baseline", "C1"), ("baseline", "C2"),
+                                                        ("grad_exp", "C1"), ("grad_exp", "C2")]
+    np.testing.assert_allclose([float(r["gradient_variance"]) for r in stats[:2]], expected["gradient_variance"])
+    # Gradient Expansion widens the distribution: larger variance, KL from the baseline > 0
+    assert float(stats[2]["gradient_variance"]) > float(stats[0]["gradient_variance"])
+    kl = _rows(out / "gradient_kl.csv")
+    assert [(r["reference"], r["compared"]) for r in kl] == [("baseline", "grad_exp")] * 2
+    assert all(float(r["kl_fitted_gaussians"]) > 0.01 and float(r["kl_histograms"]) > 0 for r in kl)
+    nc = xr.load_dataset(out / "gradient_statistics.nc")
+    np.testing.assert_allclose(nc["kl_fitted_gaussians"].sel(model="baseline"), 0.0, atol=1e-12)
+    # Table VI: one row per model and condition (clean, each non-zero level) plus "all"; cosine similarities in [0, 1]
+    overlap = _rows(out / "attention_overlap.csv")
+    conditions = ["clean", "gaussian_noise=0.2", "gaussian_blur=1", "all"]
+    assert [(r["model"], r["condition"]) for r in overlap] == [(m, c) for m in ("baseline", "grad_exp") for c in conditions]
+    assert all(0.0 <= float(r["overlap_mean"]) <= 1.0 for r in overlap)
+    assert [int(r["samples"]) for r in overlap[:4]] == [6, 6, 6, 18]
+    assert "attention.png" in capsys.readouterr().out
+
+
+def test_analyse_cnn_without_attention_and_with_one_model(run_folder):
+    out = run_folder / "one"
+    assert main(["analyse-cnn", "--model", f"b={run_folder / 'models/trial_00_baseline.pt'}", "--out", str(out),
+                 "--config", str(run_folder / "config.toml"), "--samples", "0"]) == 0
+    assert (out / "gradient_statistics.csv").exists()
+    assert not (out / "gradient_kl.csv").exists() and not (out / "attention_overlap.csv").exists()
+
+
+def _error(args, capsys) -> str:
+    assert main(args) == 2
+    return capsys.readouterr().err
+
+
+def test_analyse_cnn_bad_inputs(run_folder, capsys):
+    out = ["--out", str(run_folder / "bad")]
+    other = run_folder / "other.pt"
+    torch.save(build_cnn(LAYERS[:3] + LAYERS[5:], (1, 8, 8)).state_dict(), other)
+    message = _error(["analyse-cnn", "--model", f"x={other}", *out], capsys)  # config.toml found beside it
+    assert "model 'x'" in message and "does not fit the network of" in message and "--config" in message
+    (run_folder / "notes.pt").write_text("not a model")
+    assert "is not a saved state dict" in _error(
+        ["analyse-cnn", "--model", f"n={run_folder / 'notes.pt'}", "--config", str(run_folder / "config.toml"), *out], capsys)
+    # a fully connected network's run folder (bio-sleep run): the model loads, but has no conv layer
+    fc_folder = run_folder / "fc_run"
+    fc_folder.mkdir()
+    (fc_folder / "config.toml").write_text(config_to_toml(default_config()))
+    torch.save(build_fc([100, 4]).state_dict(), fc_folder / "control.pt")
+    assert "has no conv layer" in _error(["analyse-cnn", "--model", f"control={fc_folder / 'control.pt'}", *out], capsys)
+    config = (run_folder / "config.toml").read_text()
+    (run_folder / "config.toml").write_text(config.replace(str(run_folder / "data.npz"), str(run_folder / "gone.npz")))
+    message = _error(["analyse-cnn", *_models(run_folder), *out], capsys)
+    assert "Grad-CAM needs the test images" in message and "gone.npz" in message and "--samples 0" in message
+    assert "repeat" in _error(["analyse-cnn", "--model", f"a={other}", "--model", f"a={other}", *out], capsys)
+    assert "does not exist" in _error(["analyse-cnn", "--model", f"m={run_folder / 'models/m.pt'}", *out], capsys)
+    assert "no config.toml" in _error(["analyse-cnn", "--model", f"m={run_folder / 'a/b/m.pt'}", *out], capsys)
+    with pytest.raises(SystemExit):
+        main(["analyse-cnn", "--model", "no_path_given", *out])
