@@ -9,7 +9,7 @@ import tomli_w
 import torch
 import xarray as xr
 
-from bio_sleep.analysis import conv_filters
+from bio_sleep.analysis import attention, conv_filters
 from bio_sleep.cli import main
 from bio_sleep.config import config_to_toml, default_config
 from bio_sleep.models import build_fc
@@ -79,6 +79,9 @@ def test_analyse_cnn_writes_gradient_tables_and_attention(run_folder, capsys):
     assert [(r["model"], r["condition"]) for r in overlap] == [(m, c) for m in ("baseline", "grad_exp") for c in conditions]
     assert all(0.0 <= float(r["overlap_mean"]) <= 1.0 for r in overlap)
     assert [int(r["samples"]) for r in overlap[:4]] == [6, 6, 6, 18]
+    clean = torch.from_numpy(np.load(run_folder / "data.npz")["x_test"][:6])
+    maps = attention.attention_maps(torch.nn.Sequential(torch.nn.Flatten(), baseline.eval()), baseline[4], clean)
+    assert float(overlap[0]["overlap_mean"]) == pytest.approx(attention.attention_overlap(maps, clean).mean())
     assert "attention.png" in capsys.readouterr().out
 
 

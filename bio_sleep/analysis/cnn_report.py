@@ -106,7 +106,7 @@ def attention_table(models: dict[str, nn.Module], x: torch.Tensor, input_shape, 
 
 def analyse_cnn(models: dict[str, nn.Module], out_dir, *, images: torch.Tensor | None = None, input_shape=None,
                 sweeps: dict[str, list[float]] | None = None, seed: int = 0) -> list[Path]:
-    """Write the gradient tables and plot, and with ``images`` (flattened test images) the attention ones."""
+    """Write the gradient tables and plot, and with ``images`` (flattened, of ``input_shape``) the attention ones."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     gradients = gradient_dataset(models)
