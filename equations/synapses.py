@@ -47,8 +47,19 @@ def stdp_weight_factor(w):
 
 
 def stdp_weight_factor_numpy(w):
-    """The factor with numpy, whose float64 exp is the C library's, as in Brian2's generated code."""
-    return 2.0 * (1.0 - 1.0 / (1.0 + np.exp(-w / FACTOR_WIDTH)))
+    """The factor with numpy, whose float64 exp is the C library's, as in Brian2's generated code.
+
+    The same operations in the same order, computed in place in one new array.
+    """
+    x = np.array(w, dtype=np.float64)
+    np.negative(x, out=x)
+    np.divide(x, FACTOR_WIDTH, out=x)
+    np.exp(x, out=x)
+    np.add(1.0, x, out=x)
+    np.divide(1.0, x, out=x)
+    np.subtract(1.0, x, out=x)
+    np.multiply(2.0, x, out=x)
+    return x
 
 
 # Convolutions: every unrolled synapse reads one element of a shared kernel

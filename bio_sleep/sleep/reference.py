@@ -5,8 +5,10 @@
 proportional to spikes x fan-out: only the weight columns of spiking
 presynaptic neurons are summed, only the rows of spiking postsynaptic
 neurons are updated. Dense weights are stored postsynaptic-major (as torch
-holds them), so STDP touches contiguous rows; the impulse gathers columns
-through a flat index.
+holds them), so STDP touches contiguous rows and the impulse gathers columns.
+At a few percent firing per step the cost is memory traffic and the number of
+torch calls, hence the 0-d tensors for every number and the spikes of 1,000
+steps summarised at once.
 
 Exactness. In float64 on the CPU the step repeats Brian2's floating point
 operations one for one: presynaptic weights are summed in ascending
@@ -29,7 +31,7 @@ from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics, Spik
 from bio_sleep.converters.unrolling import gather_indices
 from bio_sleep.equations.synapses import FACTOR_WIDTH, stdp_weight_factor_numpy
 from bio_sleep.sleep.recording import SleepRecording
-from bio_sleep.sleep.reference_conv import Gather, gather_impulse, shared_stdp
+from bio_sleep.sleep.reference_conv import Gather, exact_order, gather_impulse, shared_stdp
 
 
 class SleepState(NamedTuple):
@@ -41,76 +43,110 @@ class SleepState(NamedTuple):
 
 
 class StepParameters(NamedTuple):
-    alphas: tuple[float, ...]
-    thresholds: tuple[float, ...]
+    """Per layer values of one step. Numbers are 0-d tensors of the weights' dtype: torch would
+    otherwise convert a Python number on every operation, a large part of a sparse step's cost."""
+
+    alphas: tuple[torch.Tensor, ...]
+    thresholds: tuple[torch.Tensor, ...]
+    decays: tuple[torch.Tensor, ...]           # the dynamics' decay; a pooling layer's fixed 0
     plastic: tuple[bool, ...]
     dynamics: SleepDynamics
-    gathers: tuple[Gather | None, ...] = ()   # per layer: conv / pooling indices, None for dense
-    decays: tuple[float | None, ...] = ()     # per layer: a fixed decay (pooling: 0), None for the dynamics' one
-    row_starts: tuple[torch.Tensor | None, ...] = ()  # dense layers: flat index of each weight row's start, (n_post, 1)
+    change: tuple[torch.Tensor, torch.Tensor]  # inc and -dec
+    factor_scale: torch.Tensor                 # -1 / width of the weight factor's sigmoid
+    gathers: tuple[Gather | None, ...]         # conv / pooling indices, None for dense
+    row_starts: tuple[torch.Tensor | None, ...]  # dense: flat index of each weight row's start, (n_post, 1)
+    ones: torch.Tensor                         # as many ones as the widest layer has neurons
 
 
 def _weight_factor(block: torch.Tensor) -> torch.Tensor:
-    if block.dtype == torch.float64 and block.device.type == "cpu":
+    if exact_order(block):
         return torch.from_numpy(stdp_weight_factor_numpy(block.numpy()))
-    return 2.0 * (1.0 - torch.sigmoid(block / FACTOR_WIDTH))
+    return 2.0 * torch.sigmoid(block * (-1.0 / FACTOR_WIDTH))
 
 
-def _stdp(weights: torch.Tensor, pre_spiked: torch.Tensor, post_index: torch.Tensor, dynamics: SleepDynamics) -> None:
-    """w += inc (pre and post spiked) or -= dec (post alone), times f(w) for the authors' rule; in place."""
-    block = weights.index_select(0, post_index)
-    pre = pre_spiked[None, :]
-    if dynamics.stdp_rule == "weight_dependent":
-        factor = _weight_factor(block)
-        change = torch.where(pre, dynamics.inc * factor, -(dynamics.dec * factor))
+def _integrate(v: torch.Tensor, weights: torch.Tensor, pre_index: torch.Tensor, decay: torch.Tensor,
+               alpha: torch.Tensor, row_starts: torch.Tensor, ones: torch.Tensor) -> None:
+    """v <- decay * v + alpha * (summed weights of the spiking inputs ``pre_index``), in place."""
+    if not pre_index.numel():
+        v.mul_(decay)
+    elif exact_order(weights):
+        # Columns through a flat gather (it beats a strided column gather), summed sequentially in
+        # presynaptic order, as Brian2's synapses add into I; then two products and a sum.
+        flat_index = (row_starts + pre_index).view(-1)
+        columns = weights.view(-1).index_select(0, flat_index).view(weights.shape[0], -1)
+        v.mul_(decay).add_(columns.cumsum(1)[:, -1] * alpha)
     else:
-        change = torch.where(pre, block.new_tensor(dynamics.inc), block.new_tensor(-dynamics.dec))
-    weights.index_copy_(0, post_index, block + change)
+        columns = weights.index_select(1, pre_index)
+        torch.addmv(v, columns, ones[:len(pre_index)], beta=decay, alpha=alpha, out=v)
 
 
-def sleep_step(input_spikes: torch.Tensor, state: SleepState, params: StepParameters) -> list[torch.Tensor]:
+def _stdp(weights: torch.Tensor, pre_spiked: torch.Tensor, post_index: torch.Tensor, params: StepParameters) -> None:
+    """w += inc (pre and post spiked) or -= dec (post alone), times f(w) for the authors' rule; in place.
+
+    Per synapse, f(w) * (inc or -dec) is the same product as Brian2's (inc or -dec) * f(w), so the
+    float64 path stays exact.
+    """
+    per_input = torch.where(pre_spiked, *params.change)
+    if params.dynamics.stdp_rule != "weight_dependent":
+        weights.index_add_(0, post_index, per_input.expand(len(post_index), -1))
+        return
+    block = weights.index_select(0, post_index)
+    if exact_order(block):
+        weights.index_add_(0, post_index, _weight_factor(block).mul_(per_input))
+        return
+    # f(w) / 2. Clamping -w / width to [-40, 40] changes nothing in float32 (sigmoid(40) rounds to 1; a
+    # change of inc * 1e-17 vanishes against |w| > 0.04), but spares the exp of overflowing arguments.
+    half_factor = block.mul_(params.factor_scale).clamp_(-40.0, 40.0).sigmoid_()
+    weights.index_add_(0, post_index, half_factor.mul_(per_input), alpha=2.0)
+
+
+def sleep_step(input_spikes: torch.Tensor, state: SleepState, params: StepParameters,
+               out: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Advance every layer by one step, in layer order; update ``state`` in place; return each layer's spikes.
 
         v <- decay * v + alpha * (sum of weights of spiking inputs)
         spike where v > threshold (or >=), then v <- 0 there
         STDP on the incoming weights of spiking neurons
+
+    ``out`` optionally gives, per layer after the input, a bool tensor to write its spikes into.
     """
     spikes = [input_spikes]
-    dynamics = params.dynamics
+    pre_index = input_spikes.nonzero().squeeze(1)
     for layer, (v, weights) in enumerate(zip(state.potentials, state.weights)):
         pre_spiked = spikes[-1]
-        gather = params.gathers[layer] if params.gathers else None
+        layer_out = out[layer] if out is not None else None
+        gather = params.gathers[layer]
         if gather is not None:
-            spikes.append(_gather_layer_step(v, weights, pre_spiked, gather, params, layer))
+            post_spiked = _gather_layer_step(v, weights, pre_spiked, gather, params, layer, layer_out)
+            spikes.append(post_spiked)
+            pre_index = post_spiked.nonzero().squeeze(1)
             continue
-        pre_index = pre_spiked.nonzero().squeeze(1)
-        v.mul_(dynamics.decay)
-        if pre_index.numel():
-            # Columns of the spiking inputs (a flat gather beats a strided column gather),
-            # summed sequentially in presynaptic order, as Brian2's synapses add into I.
-            flat_index = (params.row_starts[layer] + pre_index).view(-1)
-            columns = weights.view(-1).index_select(0, flat_index).view(weights.shape[0], -1)
-            v.add_(columns.cumsum(1)[:, -1] * params.alphas[layer])
-        threshold = params.thresholds[layer]
-        post_spiked = v >= threshold if dynamics.spike_condition == "at_or_above" else v > threshold
+        _integrate(v, weights, pre_index, params.decays[layer], params.alphas[layer], params.row_starts[layer],
+                   params.ones)
+        post_spiked = _fire(v, params.thresholds[layer], params.dynamics, layer_out)
         post_index = post_spiked.nonzero().squeeze(1)
         if post_index.numel():
-            v.index_fill_(0, post_index, 0.0)
+            v.masked_fill_(post_spiked, 0.0)
             if params.plastic[layer]:
-                _stdp(weights, pre_spiked, post_index, dynamics)
+                _stdp(weights, pre_spiked, post_index, params)
         spikes.append(post_spiked)
+        pre_index = post_index
     return spikes
 
 
-def _gather_layer_step(v, kernel, pre_spiked, gather, params: StepParameters, layer: int) -> torch.Tensor:
+def _fire(v: torch.Tensor, threshold: torch.Tensor, dynamics: SleepDynamics, out: torch.Tensor | None) -> torch.Tensor:
+    if dynamics.spike_condition == "at_or_above":
+        return torch.ge(v, threshold, out=out)
+    return torch.gt(v, threshold, out=out)
+
+
+def _gather_layer_step(v, kernel, pre_spiked, gather, params: StepParameters, layer: int, out) -> torch.Tensor:
     """One step of a conv or pooling layer (same order of operations as a dense layer)."""
     dynamics = params.dynamics
-    decay = params.decays[layer] if params.decays[layer] is not None else dynamics.decay
-    v.mul_(decay)
+    v.mul_(params.decays[layer])
     if pre_spiked.any():
         v.add_(gather_impulse(pre_spiked, gather, kernel) * params.alphas[layer])
-    threshold = params.thresholds[layer]
-    post_spiked = v >= threshold if dynamics.spike_condition == "at_or_above" else v > threshold
+    post_spiked = _fire(v, params.thresholds[layer], dynamics, out)
     if post_spiked.any():
         v.masked_fill_(post_spiked, 0.0)
         if params.plastic[layer]:
@@ -118,16 +154,16 @@ def _gather_layer_step(v, kernel, pre_spiked, gather, params: StepParameters, la
     return post_spiked
 
 
-def _initial_weights(network: SpikingNetwork, dtype, device) -> tuple[list, list, list, list]:
-    """Per layer: the weights as the step stores them, gather indices (or None), a fixed decay (or None)
-    and, for dense layers, the flat index of each weight row's start (or None)."""
+def _initial_state(network: SpikingNetwork, dynamics: SleepDynamics, plastic, dtype, device
+                   ) -> tuple[SleepState, StepParameters]:
+    """The state at rest and the step's parameters; weights stored as ``SleepState`` says."""
     weights, gathers, decays, row_starts = [], [], [], []
     for index, w in enumerate(network.weights):
         connection = network.connection(index)
+        decays.append(Pool.decay if isinstance(connection, Pool) else dynamics.decay)
         if connection is None:
             weights.append(torch.tensor(w, dtype=dtype, device=device).contiguous())
             gathers.append(None)
-            decays.append(None)
             row_starts.append(torch.arange(w.shape[0], device=device)[:, None] * w.shape[1])
             continue
         row_starts.append(None)
@@ -135,12 +171,18 @@ def _initial_weights(network: SpikingNetwork, dtype, device) -> tuple[list, list
         if isinstance(connection, Conv):
             weights.append(torch.tensor(w.reshape(w.shape[0], -1), dtype=dtype, device=device).contiguous())
             gathers.append(Gather(pre, parameter, connection.kernel_shape[0], connection))
-            decays.append(None)
         else:
             weights.append(torch.ones(1, 1, dtype=dtype, device=device))
             gathers.append(Gather(pre, parameter, 1, connection))
-            decays.append(Pool.decay)
-    return weights, gathers, decays, row_starts
+
+    def scalars(values):
+        return tuple(torch.tensor(value, dtype=dtype, device=device) for value in values)
+
+    state = SleepState([torch.zeros(n, dtype=dtype, device=device) for n in network.sizes[1:]], weights)
+    params = StepParameters(scalars(network.alphas), scalars(network.thresholds), scalars(decays), plastic, dynamics,
+                            scalars((dynamics.inc, -dynamics.dec)), torch.tensor(-1.0 / FACTOR_WIDTH, dtype=dtype, device=device),
+                            tuple(gathers), tuple(row_starts), torch.ones(max(network.sizes), dtype=dtype, device=device))
+    return state, params
 
 
 def _final_weights(network: SpikingNetwork, stored: list[torch.Tensor]) -> list[np.ndarray | None]:
@@ -156,6 +198,10 @@ def _final_weights(network: SpikingNetwork, stored: list[torch.Tensor]) -> list[
     return final
 
 
+# Steps simulated between two summaries of the recorded spikes.
+_CHUNK_STEPS = 1000
+
+
 def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster: np.ndarray, *,
                   dt: float = 0.001, plastic=None, record_trains: bool = False, record_potentials=None,
                   device: str = "cpu",
@@ -167,10 +213,7 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     """
     plastic = tuple(plastic) if plastic is not None else (True,) * len(network.weights)
     sizes = network.sizes
-    weights, gathers, decays, row_starts = _initial_weights(network, dtype, device)
-    state = SleepState([torch.zeros(n, dtype=dtype, device=device) for n in sizes[1:]], weights)
-    params = StepParameters(network.alphas, network.thresholds, plastic, dynamics, tuple(gathers), tuple(decays),
-                            tuple(row_starts))
+    state, params = _initial_state(network, dynamics, plastic, dtype, device)
     steps = len(input_raster)
     per_step = torch.zeros(len(sizes), steps, dtype=torch.int64, device=device)
     counts = [torch.zeros(n, dtype=torch.int64, device=device) for n in sizes]
@@ -180,22 +223,24 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     potentials = {layer: torch.empty(steps, len(indices), dtype=dtype, device=device) for layer, indices in watched.items()}
     raster = torch.from_numpy(np.ascontiguousarray(input_raster))
     with tqdm(total=steps, desc="sleep (torch)", disable=not progress, leave=False, mininterval=0.5) as bar:
-        for start in range(0, steps, 1000):
-            chunk = raster[start:start + 1000].to(device)
+        for start in range(0, steps, _CHUNK_STEPS):
+            chunk = raster[start:start + _CHUNK_STEPS].to(device)
+            # Each layer's spikes of the chunk (steps x neurons), summarised once the chunk is done.
+            layer_spikes = [chunk] + [torch.empty(len(chunk), n, dtype=torch.bool, device=device) for n in sizes[1:]]
             for offset in range(len(chunk)):
-                step = start + offset
-                spikes = sleep_step(chunk[offset], state, params)
+                sleep_step(chunk[offset], state, params, out=[spiked[offset] for spiked in layer_spikes[1:]])
                 for layer, indices in watched.items():
-                    potentials[layer][step] = state.potentials[layer - 1][indices]
-                for layer, layer_spikes in enumerate(spikes):
-                    per_step[layer, step] = layer_spikes.sum()
-                    counts[layer] += layer_spikes
-                    if trains is not None:
-                        trains[layer].append(layer_spikes.nonzero().squeeze(1).cpu())
+                    potentials[layer][start + offset] = state.potentials[layer - 1][indices]
+            for layer, spiked in enumerate(layer_spikes):
+                as_bytes = spiked.view(torch.uint8)   # sums of bytes skip a bool -> int64 copy of the chunk
+                per_step[layer, start:start + len(chunk)] = as_bytes.sum(1)
+                counts[layer] += as_bytes.sum(0)
+                if trains is not None:
+                    step_index, unit = spiked.nonzero().unbind(1)
+                    trains[layer].append((step_index + start, unit))
             bar.update(len(chunk))
     if trains is not None:
-        trains = [(np.concatenate([np.full(len(t), step) for step, t in enumerate(layer)]).astype(np.int64),
-                   torch.cat(layer).numpy().astype(np.int64)) for layer in trains]
+        trains = [tuple(torch.cat(part).cpu().numpy().astype(np.int64) for part in zip(*layer)) for layer in trains]
     recording = SleepRecording(sizes, dt, per_step.cpu().numpy(), [c.cpu().numpy() for c in counts], trains,
                                {layer: (watched[layer].cpu().numpy(), values.to(torch.float64).cpu().numpy())
                                 for layer, values in potentials.items()} or None)
