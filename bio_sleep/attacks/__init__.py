@@ -13,7 +13,7 @@ import torch
 import xarray as xr
 
 from bio_sleep.attacks.boundary import boundary
-from bio_sleep.attacks.classifier import art_classifier, check_inputs, check_scores
+from bio_sleep.attacks.classifier import art_classifier, check_inputs, check_scores, data_range
 from bio_sleep.attacks.deepfool import deepfool
 from bio_sleep.attacks.fgsm import fgsm_accuracy_curve, fgsm_minimal
 from bio_sleep.attacks.jsma import jsma
@@ -23,7 +23,7 @@ from bio_sleep.errors import BioSleepError
 
 ATTACKS = tuple(PARAMS)
 
-__all__ = ["ATTACKS", "attack_params", "check_attack_inputs", "run_attack", "adversarial_examples", "fgsm_curve"]
+__all__ = ["ATTACKS", "attack_params", "check_attack_inputs", "data_range", "run_attack", "adversarial_examples", "fgsm_curve"]
 
 
 def check_attack_inputs(model, x: torch.Tensor, y: torch.Tensor, n_classes: int, clip: tuple[float, float]) -> None:

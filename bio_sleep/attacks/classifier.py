@@ -23,6 +23,13 @@ class Float32Input(nn.Module):
         return self.model(x.float())
 
 
+def data_range(data) -> tuple[float, float]:
+    """The range attacks keep inputs in: [0, 1] for images, the data's own range for feature vectors."""
+    if data.image_shape is not None:
+        return (0.0, 1.0)
+    return (float(min(data.x_train.min(), data.x_test.min())), float(max(data.x_train.max(), data.x_test.max())))
+
+
 def check_inputs(x: torch.Tensor, clip: tuple[float, float]) -> None:
     """Inputs must be a finite 2-D batch inside the clip range the attacks keep them in."""
     if x.ndim != 2:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from bio_sleep.attacks import check_attack_inputs, fgsm_curve, run_attack
+from bio_sleep.attacks import check_attack_inputs, data_range, fgsm_curve, run_attack
 from bio_sleep.data import load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep
@@ -28,11 +28,7 @@ SUMMARY_KEYS = ("score", "score_successful", "success_rate", "success_rate_withi
 
 
 def _clip(config, data) -> tuple[float, float]:
-    if config.attacks.clip is not None:
-        return tuple(config.attacks.clip)
-    if data.image_shape is not None:
-        return (0.0, 1.0)
-    return (float(min(data.x_train.min(), data.x_test.min())), float(max(data.x_train.max(), data.x_test.max())))
+    return tuple(config.attacks.clip) if config.attacks.clip is not None else data_range(data)
 
 
 def prepare(config):

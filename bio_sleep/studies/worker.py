@@ -48,20 +48,13 @@ def build_model(experiment, state: dict):
     return model.eval()
 
 
-def attack_clip(data) -> tuple[float, float]:
-    """The input range attacks keep images in: [0, 1] for images, the data's range for feature vectors."""
-    if data.image_shape is not None:
-        return (0.0, 1.0)
-    return (float(min(data.x_train.min(), data.x_test.min())), float(max(data.x_train.max(), data.x_test.max())))
-
-
 def fgsm_metrics(model, x, y, data, evaluation) -> dict:
     """fgsm_score and fgsm_success_rate of ``model`` on the first ``evaluation.attack_samples`` of (x, y)."""
-    from bio_sleep.attacks import run_attack
+    from bio_sleep.attacks import data_range, run_attack
 
     n = evaluation.attack_samples
     summary = run_attack("fgsm", model, x[:n], y[:n], n_classes=data.n_classes, params=evaluation.fgsm,
-                         clip=attack_clip(data), seed=evaluation.seed, progress=False).attrs
+                         clip=data_range(data), seed=evaluation.seed, progress=False).attrs
     return {"fgsm_score": float(summary["score"]), "fgsm_success_rate": float(summary["success_rate"])}
 
 
