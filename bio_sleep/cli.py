@@ -6,6 +6,7 @@ import sys
 
 from bio_sleep.analysis.cli import add_parser as add_analyse_parser
 from bio_sleep.analysis.cnn_cli import add_parser as add_analyse_cnn_parser
+from bio_sleep.analysis.run_cli import add_parser as add_analyse_run_parser
 from bio_sleep.errors import BioSleepError
 from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_analyse_parser(commands)
     add_analyse_cnn_parser(commands)
+    add_analyse_run_parser(commands)
     add_study_parsers(commands)
     add_src_parser(commands)
     add_robustness_parser(commands)
