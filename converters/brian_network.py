@@ -19,8 +19,11 @@ in this order per layer l:
 Convolutions and pooling (``Architecture.connections``) are unrolled into
 synapses from numpy index arrays (``converters.unrolling``). A conv synapse's weight is a linked variable into a
 kernel NeuronGroup of one unit per kernel element; pooling layers are
-integrate-and-fire groups with unit weights, decay 0 and threshold 0.5 (a
-pooled unit spikes when any unit of its window does).
+integrate-and-fire groups with unit weights and fixed run-time values: max
+pooling with decay 0 and threshold 0.5 (a pooled unit spikes when any unit of
+its window does), average pooling with alpha 1/k^2, decay 1, threshold
+1 - 1/(2k^2) and reset by subtraction (``v = v - 1``; the pooled unit fires at
+its window's mean rate, see ``AvgPool``).
 
 Reuse. Everything that may change between runs (weights, thresholds, alphas,
 decay, inc/dec, the input raster) is a variable, never a constant baked into
@@ -114,8 +117,10 @@ class BrianSleepNetwork:
         objects = [source, clear]
         self.layers, self.synapses, self.kernels = [source], [], []
         for index, size in enumerate(arch.sizes[1:], start=1):
+            connection = self._connection(index)
+            reset = neurons.SUBTRACTIVE_RESET if getattr(connection, "reset_by_subtraction", False) else neurons.RESET
             group = b2.NeuronGroup(size, neurons.INTEGRATE_AND_FIRE, threshold=neurons.THRESHOLDS[arch.spike_condition],
-                                   reset=neurons.RESET, name=f"layer_{index}")
+                                   reset=reset, name=f"layer_{index}")
             update = group.run_regularly(neurons.STEP_UPDATE, when="start", order=10 * index + 1, name=f"layer_{index}_update")
             syn, kernel_objects = self._connect(b2, index, group)
             syn.pre.when = "start"
@@ -193,7 +198,7 @@ class BrianSleepNetwork:
             if isinstance(connection, Conv):
                 values[kernel.w] = np.ascontiguousarray(weights).ravel()
             elif isinstance(connection, Pool):
-                decay = Pool.decay
+                decay = connection.decay   # 0 for max pooling, 1 for average pooling
             else:
                 values[syn.w] = np.ascontiguousarray(weights).ravel()
             if "inc" in syn.variables:

@@ -25,7 +25,10 @@ def layer_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> l
     """Per weight layer (Linear or Conv2d), max(largest positive weight, largest post-ReLU activation on ``x``).
 
     Max pooling passes the largest activation through unchanged, so pooling
-    layers need no factor of their own.
+    layers need no factor of their own. Average pooling is linear with gain 1:
+    its spiking units fire at the mean of their window's rates, in the units of
+    the layer before, so it needs none either; the activations of the layer
+    after it are measured here on the averaged maps, as the ANN computes them.
     """
     linears = weight_layers(model)
     activation_max = [0.0] * len(linears)

@@ -5,6 +5,12 @@ paper's Table II gives two thresholds, for its two convolutions, and its FC
 head is not plastic, so with two thresholds the head is left out of the
 simulation entirely (spikes there could not change the convolutions).
 Trailing pooling layers, which would feed nothing, are dropped too.
+
+Pooling: max pooling becomes ``Pool`` (a pooled unit spikes when any unit of
+its window does), average pooling ``AvgPool`` (a perfect integrator of weight
+1/k^2 per window unit with reset by subtraction, firing at the window's mean
+rate); both are fixed. Pooling keeps the rate scale of the layer before it,
+so the data-based normalisation factors of the weight layers are unchanged.
 """
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import torch
 from torch import nn
 
 from bio_sleep.converters.normalisation import layer_factors
-from bio_sleep.converters.spiking_network import Conv, Pool, SpikingNetwork
+from bio_sleep.converters.spiking_network import AvgPool, Conv, Pool, SpikingNetwork
 from bio_sleep.errors import BioSleepError
 
 PASSIVE = (nn.ReLU, nn.Dropout, nn.Identity, nn.Flatten, nn.Unflatten)
@@ -30,20 +36,25 @@ def _check_conv(index: int, conv: nn.Conv2d) -> None:
         raise BioSleepError(f"layer {index} ({conv}): padding mode {conv.padding_mode} is not supported")
 
 
-def _pool_size(index: int, pool: nn.Module) -> int:
-    if isinstance(pool, nn.AvgPool2d):
-        raise BioSleepError(
-            f"layer {index} ({pool}): average pooling has no spiking counterpart here (pooled spikes are an OR "
-            "over the window, the spike version of a max); use nn.MaxPool2d")
-    if not isinstance(pool, nn.MaxPool2d):
-        raise BioSleepError(f"layer {index} ({type(pool).__name__}) cannot be converted to spikes; use nn.MaxPool2d")
+def _pool(index: int, pool: nn.Module, shape) -> Pool:
+    """The spiking pooling layer of a torch pooling module: ``Pool`` (max, an OR of spikes) or ``AvgPool``."""
+    if not isinstance(pool, (nn.MaxPool2d, nn.AvgPool2d)):
+        raise BioSleepError(f"layer {index} ({type(pool).__name__}) cannot be converted to spikes; "
+                            "use nn.MaxPool2d or nn.AvgPool2d")
+    kind = "max" if isinstance(pool, nn.MaxPool2d) else "average"
     size, stride = pool.kernel_size, pool.stride
     size = size if isinstance(size, int) else size[0] if len(set(size)) == 1 else None
     stride = stride if isinstance(stride, int) else stride[0] if len(set(stride)) == 1 else None
-    if size is None or stride != size or pool.padding not in (0, (0, 0)) or pool.dilation not in (1, (1, 1)) or pool.ceil_mode:
-        raise BioSleepError(f"layer {index} ({pool}): only square, non-overlapping max pooling (stride = kernel size, "
+    dilation = getattr(pool, "dilation", 1)   # nn.AvgPool2d has none
+    if size is None or stride != size or pool.padding not in (0, (0, 0)) or dilation not in (1, (1, 1)) or pool.ceil_mode:
+        raise BioSleepError(f"layer {index} ({pool}): only square, non-overlapping {kind} pooling (stride = kernel size, "
                             "no padding, dilation 1, floor mode) is supported")
-    return size
+    if kind == "max":
+        return Pool(shape, size)
+    if pool.divisor_override not in (None, size * size):
+        raise BioSleepError(f"layer {index} ({pool}): divisor_override = {pool.divisor_override} is not an average "
+                            f"of its {size}x{size} window; only the plain mean (divisor {size * size}) is supported")
+    return AvgPool(shape, size)
 
 
 def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None, Conv | Pool | None]]:
@@ -65,7 +76,9 @@ def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None,
             structure.append((module, connection))
             shape = connection.out_shape
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) or "Pool" in type(module).__name__:
-            connection = Pool(shape, _pool_size(index, module))
+            if flat:
+                raise BioSleepError(f"layer {index} ({module}): pooling after flatten cannot be converted")
+            connection = _pool(index, module, shape)
             structure.append((None, connection))
             shape = connection.out_shape
         elif isinstance(module, nn.Linear):
@@ -78,7 +91,7 @@ def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None,
             flat = True
         elif not isinstance(module, PASSIVE):
             raise BioSleepError(f"layer {index} ({type(module).__name__}) is not supported by the spiking conversion; "
-                                "supported: Conv2d, MaxPool2d, Linear (all bias-free), ReLU, Dropout, Flatten")
+                                "supported: Conv2d, MaxPool2d, AvgPool2d, Linear (all bias-free), ReLU, Dropout, Flatten")
     return structure
 
 
@@ -99,9 +112,12 @@ def cnn_to_spiking_network(model: nn.Module, x_normalise: torch.Tensor, threshol
     weights, alphas, layer_thresholds, connections, weight_index = [], [], [], [], 0
     for module, connection in structure:
         if module is None:
+            # A pooling layer's fixed values. An average pool passes on the mean of its window's
+            # rates in their own units, so the next factor (s of the layer before / s of the next)
+            # needs no correction; see AvgPool.
             weights.append(None)
-            alphas.append(Pool.alpha)
-            layer_thresholds.append(Pool.threshold)
+            alphas.append(connection.alpha)
+            layer_thresholds.append(connection.threshold)
         else:
             weights.append(module.weight.detach().cpu().to(torch.float64).numpy().copy())
             alphas.append(factors[weight_index] * alpha_scale)

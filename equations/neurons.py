@@ -38,6 +38,14 @@ v = 0
 s = 1
 """
 
+# Average pooling units (converters.spiking_network.AvgPool) reset by subtraction
+# of one mean spike: the overshoot is kept, so their spike count is the window's
+# mean count (rounded down) rather than less.
+SUBTRACTIVE_RESET = """
+v = v - 1
+s = 1
+"""
+
 # The input layer replays a precomputed Bernoulli spike raster (see
 # bio_sleep.sleep.input_spikes): drawn once from the run's seed, it makes a run
 # reproducible on every Brian2 target and identical to the torch reference's input.

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from bio_sleep.config import SleepConfig
-from bio_sleep.converters.spiking_network import SleepDynamics, SpikingNetwork
+from bio_sleep.converters.spiking_network import AvgPool, SleepDynamics, SpikingNetwork
 from bio_sleep.sleep.reference import run_reference
 from bio_sleep.sleep.run import simulate
 from conv_fixtures import input_raster, small_conv_network
@@ -32,6 +32,15 @@ def test_conv_network_shared_kernels_identical_in_brian2_and_torch():
     dynamics = SleepDynamics(0.95, 0.01, 0.008, "weight_dependent", "above")
     # The dense head is plastic here too, so one compilation covers both kinds of synapses.
     _assert_identical(network, dynamics, input_raster(300, 128), (True, False, True, True), "cpp_standalone")
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("spike_condition", ["above", "at_or_above"])
+def test_conv_network_with_average_pooling_identical_in_brian2_and_torch(spike_condition):
+    # Average pooling: alpha 1/4, decay 1 against the conv layers' 0.95, reset by subtraction.
+    network = small_conv_network(pool_kind=AvgPool)
+    dynamics = SleepDynamics(0.95, 0.01, 0.008, "weight_dependent", spike_condition)
+    _assert_identical(network, dynamics, input_raster(300, 128), (True, False, True, True), "cython")
 
 
 @pytest.mark.filterwarnings("ignore")

@@ -1,10 +1,11 @@
 """The torch conv sleep step against independent formulas (F.conv2d, conv2d_weight)."""
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from torch.nn.grad import conv2d_weight
 
-from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics, SpikingNetwork
+from bio_sleep.converters.spiking_network import AvgPool, Conv, Pool, SleepDynamics, SpikingNetwork
 from bio_sleep.converters.unrolling import gather_indices, synapse_list
 from bio_sleep.sleep.reference import run_reference
 from bio_sleep.sleep.reference_conv import Gather, gather_impulse, shared_stdp
@@ -27,6 +28,49 @@ def test_gather_indices_reproduce_conv2d_and_maxpool():
     assert torch.equal(counts > 0.5, expected > 0.5)
     pre_list, post_list, _ = synapse_list(conv)
     assert np.all(np.diff(pre_list) >= 0) and len(pre_list) == 3 * 5 * 5 * (2 * 3 * 2)
+
+
+def test_average_pool_impulse_counts_window_spikes_on_both_paths():
+    rng = np.random.default_rng(5)
+    pool = AvgPool((3, 7, 7), 3)                       # 7 // 3: the last row and column are left out, as in torch
+    spikes = torch.from_numpy(rng.random(3 * 49) < 0.4)
+    pre, parameter = (torch.from_numpy(a) for a in gather_indices(pool))
+    expected = F.avg_pool2d(spikes.double().reshape(1, 3, 7, 7), 3, divisor_override=1).reshape(-1)
+    for dtype in (torch.float64, torch.float32):       # the exact (cumsum) path and the fast one
+        counts = gather_impulse(spikes, Gather(pre, parameter, 1, pool), torch.ones(1, 1, dtype=dtype))
+        assert torch.equal(counts, expected.to(dtype))
+    assert pool.alpha == 1 / 9 and pool.threshold == 1 - 1 / 18 and pool.decay == 1.0
+
+
+@pytest.mark.parametrize("size", [2, 3])
+@pytest.mark.parametrize("spike_condition", ["above", "at_or_above"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_average_pooled_unit_fires_at_its_windows_mean_rate(size, spike_condition, dtype):
+    """The stated tolerance: a pooled unit's count is its window's mean count rounded down, i.e. within one
+    spike of the mean over any run, whatever the conv layer's decay and rates."""
+    rng = np.random.default_rng(size)
+    conv = Conv((1, 9, 9), (3, 1, 3, 3))
+    pool = AvgPool(conv.out_shape, size)
+    kernel = rng.normal(0.2, 0.3, conv.kernel_shape)
+    network = SpikingNetwork((kernel, None), (1.0, pool.alpha), (0.8, pool.threshold), (conv, pool))
+    # Input rates from 0.02 to 0.6 across the image, so windows fire from sparsely to densely.
+    raster = rng.random((600, 81)) < np.linspace(0.02, 0.6, 81)
+    _, recording = run_reference(network, SleepDynamics(0.9, 0.0, 0.0, spike_condition=spike_condition), raster,
+                                 plastic=(False, False), record_trains=True, dtype=dtype, progress=False)
+    conv_counts = torch.from_numpy(recording.spike_counts[1].reshape(1, *conv.out_shape)).double()
+    window_mean = F.avg_pool2d(conv_counts, size).reshape(-1).numpy()
+    pooled = recording.spike_counts[2]
+    assert window_mean.max() > 2 * window_mean.min(), "the windows should span sparse to dense firing"
+    assert np.array_equal(pooled, np.floor(window_mean + 1e-9))
+    # And step by step: the running counts obey the same rule, so the pooled rate never lags by a spike.
+    steps, units = recording.spike_trains[1]
+    running = np.zeros((600, conv.out_shape[0] * conv.out_shape[1] * conv.out_shape[2]))
+    running[steps, units] = 1
+    running = torch.from_numpy(running.cumsum(0).reshape(600, *conv.out_shape))
+    window_running = F.avg_pool2d(running, size, divisor_override=1).reshape(600, -1).numpy()
+    pooled_running = np.zeros((600, len(pooled)))
+    pooled_running[recording.spike_trains[2]] = 1
+    assert np.array_equal(pooled_running.cumsum(0), window_running // (size * size))
 
 
 def test_shared_stdp_sums_every_pair_of_a_kernel_element():

@@ -48,7 +48,7 @@ class StepParameters(NamedTuple):
 
     alphas: tuple[torch.Tensor, ...]
     thresholds: tuple[torch.Tensor, ...]
-    decays: tuple[torch.Tensor, ...]           # the dynamics' decay; a pooling layer's fixed 0
+    decays: tuple[torch.Tensor, ...]           # the dynamics' decay; a pooling layer's fixed one (max 0, average 1)
     plastic: tuple[bool, ...]
     dynamics: SleepDynamics
     change: tuple[torch.Tensor, torch.Tensor]  # inc and -dec
@@ -148,7 +148,11 @@ def _gather_layer_step(v, kernel, pre_spiked, gather, params: StepParameters, la
         v.add_(gather_impulse(pre_spiked, gather, kernel) * params.alphas[layer])
     post_spiked = _fire(v, params.thresholds[layer], dynamics, out)
     if post_spiked.any():
-        v.masked_fill_(post_spiked, 0.0)
+        if getattr(gather.connection, "reset_by_subtraction", False):
+            # Average pooling: v - 1 where spiked; v - 0.0 elsewhere leaves v's bits unchanged.
+            v.sub_(post_spiked.to(v.dtype))
+        else:
+            v.masked_fill_(post_spiked, 0.0)
         if params.plastic[layer]:
             shared_stdp(kernel, pre_spiked, post_spiked, gather, dynamics, _weight_factor)
     return post_spiked
@@ -160,7 +164,7 @@ def _initial_state(network: SpikingNetwork, dynamics: SleepDynamics, plastic, dt
     weights, gathers, decays, row_starts = [], [], [], []
     for index, w in enumerate(network.weights):
         connection = network.connection(index)
-        decays.append(Pool.decay if isinstance(connection, Pool) else dynamics.decay)
+        decays.append(connection.decay if isinstance(connection, Pool) else dynamics.decay)
         if connection is None:
             weights.append(torch.tensor(w, dtype=dtype, device=device).contiguous())
             gathers.append(None)

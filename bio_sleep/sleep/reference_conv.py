@@ -17,7 +17,8 @@ units in ascending order and the kernel element each one reads.
 
 Those orderings matter only for bit-exactness with Brian2, i.e. in float64 on
 the CPU. Any other dtype or device takes the fast path: ``F.conv2d`` for the
-impulse, max pooling for the OR, and the weight gradient of a convolution
+impulse, max pooling for the OR, sum pooling for the window counts of an
+average pool, and the weight gradient of a convolution
 (``conv2d_weight``) for the summed pair counts, the same quantities summed in
 another order.
 """
@@ -29,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.grad import conv2d_weight
 
-from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics
+from bio_sleep.converters.spiking_network import AvgPool, Conv, Pool, SleepDynamics
 
 
 class Gather(NamedTuple):
@@ -48,6 +49,8 @@ def gather_impulse(pre_spiked: torch.Tensor, gather: Gather, kernel: torch.Tenso
     """Summed kernel weights of the spiking inputs of every postsynaptic unit."""
     if not exact_order(kernel):
         maps = pre_spiked.to(kernel.dtype).reshape(1, *gather.connection.in_shape)
+        if isinstance(gather.connection, AvgPool):   # window spike counts (unit weights)
+            return F.avg_pool2d(maps, gather.connection.size, divisor_override=1).reshape(-1)
         if isinstance(gather.connection, Pool):
             return F.max_pool2d(maps, gather.connection.size).reshape(-1)
         return F.conv2d(maps, kernel.reshape(gather.connection.kernel_shape)).reshape(-1)
