@@ -39,23 +39,27 @@ def check_attack_inputs(model, x: torch.Tensor, y: torch.Tensor, n_classes: int,
 
 
 def adversarial_examples(name: str, classifier, x: np.ndarray, labels: np.ndarray, params, *, seed: int = 0,
-                         progress: bool = True):
-    """Adversarial images (and, for FGSM, each sample's eta) for samples the classifier labels ``labels``."""
+                         progress: bool = True, workers: int = 1):
+    """Adversarial images (and, for FGSM, each sample's eta) for samples the classifier labels ``labels``.
+
+    ``workers``: processes for Boundary (the others run in this process).
+    """
     if name == "fgsm":
         return fgsm_minimal(classifier, x, labels, params)
     if name == "deepfool":
         return deepfool(classifier, x, labels, params), None
     if name == "jsma":
         return jsma(classifier, x, labels, params, seed=seed), None
-    return boundary(classifier, x, labels, params, seed=seed, progress=progress), None
+    return boundary(classifier, x, labels, params, seed=seed, progress=progress, workers=workers), None
 
 
 def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes: int, params=None,
                clip: tuple[float, float] = (0.0, 1.0), seed: int = 0, progress: bool = True,
-               keep_adversarial: bool = False) -> xr.Dataset:
+               keep_adversarial: bool = False, workers: int = 1) -> xr.Dataset:
     """Attack ``model`` on (x, y) with attack ``name``; per-sample results, summary in ``attrs``.
 
-    ``keep_adversarial`` adds the images themselves as ``adversarial(sample, feature)``.
+    ``keep_adversarial`` adds the images themselves as ``adversarial(sample, feature)``; ``workers``
+    processes share Boundary's images (same results as one).
     """
     params = attack_params(name, params)
     check_attack_inputs(model, x, y, n_classes, clip)
@@ -67,7 +71,7 @@ def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes:
     start = time.perf_counter()
     if len(correct):
         found, found_eta = adversarial_examples(name, classifier, inputs[correct], labels[correct], params,
-                                                seed=seed, progress=progress)
+                                                seed=seed, progress=progress, workers=workers)
         adversarial[correct] = found
         if found_eta is not None:
             eta[correct] = found_eta

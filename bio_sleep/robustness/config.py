@@ -19,6 +19,7 @@ class AttacksConfig(_Section):
     names: list[str] = Field(["fgsm", "deepfool", "jsma", "boundary"])
     samples: int | None = Field(None, ge=1, description="Attack the first N test samples (None: all of them).")
     clip: tuple[float, float] | None = Field(None, description="Valid input range; None: [0, 1] for images, the training range for features.")
+    workers: int = Field(1, ge=1, description="Processes sharing the Boundary attack's images (same results as 1).")
     fgsm: FGSMParams = FGSMParams()
     deepfool: DeepFoolParams = DeepFoolParams()
     jsma: JSMAParams = JSMAParams()

@@ -49,7 +49,7 @@ def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, pr
     n = min(config.defences.fine_tuning.adversarial_samples.get(attack, 1000), len(data.x_train))
     result = run_attack(attack, control, data.x_train[:n], data.y_train[:n], n_classes=data.n_classes,
                         params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress,
-                        keep_adversarial=True)
+                        keep_adversarial=True, workers=config.attacks.workers)
     keep = result.success.values
     x_perturbed = torch.from_numpy(result.adversarial.values[keep]).float()
     return _tune(config, control, data, x_perturbed, data.y_train[:n][torch.from_numpy(keep)], seed, progress)

@@ -95,7 +95,8 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
         for n_index, network in enumerate(NETWORKS):
             result = _cached_attack(parts, f"seed{seed}_{attack}_{network}", lambda: run_attack(
                 attack, attacked[network], x_attack, y_attack, n_classes=data.n_classes,
-                params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress))
+                params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress,
+                workers=config.attacks.workers))
             summary[a_index, n_index] = [result.attrs.get(k, np.nan) for k in SUMMARY_KEYS]
             if attack == "fgsm":
                 etas[network] = result.eta.values
