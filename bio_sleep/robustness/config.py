@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bio_sleep.attacks.params import BoundaryParams, DeepFoolParams, FGSMParams, JSMAParams
+from bio_sleep.attacks.params import PARAMS, BoundaryParams, DeepFoolParams, FGSMParams, JSMAParams
 from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config
 
 
@@ -16,7 +16,7 @@ class _Section(BaseModel):
 class AttacksConfig(_Section):
     """Which attacks, on how many test samples, and each attack's settings."""
 
-    names: list[str] = Field(["fgsm", "deepfool", "jsma", "boundary"])
+    names: list[str] = Field(list(PARAMS))
     samples: int | None = Field(None, ge=1, description="Attack the first N test samples (None: all of them).")
     clip: tuple[float, float] | None = Field(None, description="Valid input range; None: [0, 1] for images, the training range for features.")
     workers: int = Field(1, ge=1, description="Processes sharing the Boundary attack's images (same results as 1).")
@@ -27,9 +27,9 @@ class AttacksConfig(_Section):
 
     @model_validator(mode="after")
     def _known(self):
-        unknown = [name for name in self.names if name not in ("fgsm", "deepfool", "jsma", "boundary")]
+        unknown = [name for name in self.names if name not in PARAMS]
         if unknown:
-            raise ValueError(f"unknown attacks {unknown}; choose from fgsm, deepfool, jsma, boundary")
+            raise ValueError(f"unknown attacks {unknown}; choose from {', '.join(PARAMS)}")
         return self
 
 
