@@ -27,7 +27,8 @@ def features_npz(path, n_features=2048, n_classes=5, seed=0):
 
 def patches_config(**sections):
     values = {"name": "tiny", "data": {"patches_train_copies": 25, "patches_test_copies": 5}, "sleep": TINY_SLEEP,
-              "attacks": {"names": ["fgsm", "deepfool", "boundary"], "samples": 4, "boundary": {"max_iter": 3}},
+              "attacks": {"names": ["fgsm", "deepfool", "boundary"], "samples": 4, "samples_per_attack": {"boundary": 2},
+                          "boundary": {"max_iter": 3}},
               "defences": {"fine_tuning": {"adversarial_samples": {"fgsm": 4, "deepfool": 4, "boundary": 2}}},
               "study": {"paper_table": "patches"}}
     values.update(sections)
@@ -41,9 +42,12 @@ def test_patches_study_writes_numbers_table_figures_and_config(tmp_path):
         assert (folder / name).is_file(), name
     summary = xr.load_dataset(folder / "summary.nc")
     assert list(summary.network.values) == ["control", "distillation", "fine_tuning", "sleep"]
-    assert ((summary.success_rate >= 0) & (summary.success_rate <= 1)).all()
+    rates = summary.success_rate.values  # NaN where a network got none of the attacked samples right
+    assert not np.isnan(rates[..., 0]).any() and ((rates[~np.isnan(rates)] >= 0) & (rates[~np.isnan(rates)] <= 1)).all()
+    assert dict(zip(summary.attack.values, summary.samples.values)) == {"fgsm": 4, "deepfool": 4, "boundary": 2}
+    assert xr.load_dataset(folder / "parts" / "seed0_boundary_sleep.nc").sizes["sample"] == 2
     table = (folder / "table.md").read_text()
-    assert "| FGSM |" in table and "paper 0.0175" in table
+    assert "| FGSM |" in table and "paper 0.0175" in table and "Boundary 2" in table
     sweeps = xr.load_dataset(folder / "sweeps.nc")
     assert set(sweeps.network.values) == {"control", "distillation", "fine_tuning_gaussian_noise",
                                           "fine_tuning_gaussian_blur", "sleep"}
@@ -78,6 +82,8 @@ def test_feature_study_without_blur(tmp_path):
     ({"defences": {"bagging": {}}}, "unknown key"),
     ({"defences": {"sleep_per_attack": {"deepfool": {"thresholds": [1.0, 2.0]}}}}, "one value per weight layer"),
     ({"defences": {"sleep_per_attack": {"deepfool": {"stepz": 3}}}}, "stepz"),
+    ({"attacks": {"names": ["fgsm"], "samples_per_attack": {"jsma": 2}}}, "not in attacks.names"),
+    ({"attacks": {"samples": 4, "samples_per_attack": {"boundary": 5}}}, "between 1 and attacks.samples"),
 ])
 def test_bad_config_is_rejected(change, message):
     with pytest.raises(BioSleepError, match=message):
@@ -94,8 +100,10 @@ def test_sleep_per_attack_overrides_the_sleep_section():
 
 
 def test_bad_data_is_rejected_before_training(tmp_path):
-    with pytest.raises(BioSleepError, match="test set has 20 samples"):
+    with pytest.raises(BioSleepError, match="test set has 20"):
         prepare(patches_config(attacks={"samples": 21}))
+    with pytest.raises(BioSleepError, match="'boundary' is set to 21 samples"):
+        prepare(patches_config(attacks={"names": ["boundary"], "samples_per_attack": {"boundary": 21}}))
     path = features_npz(tmp_path / "small.npz", n_features=512)
     wrong_width = robustness_config_from_dict({"data": {"dataset": "npz", "path": str(path)},
                                                "model": {"widths": [2048, 5]}})

@@ -18,6 +18,8 @@ class AttacksConfig(_Section):
 
     names: list[str] = Field(list(PARAMS))
     samples: int | None = Field(None, ge=1, description="Attack the first N test samples (None: all of them).")
+    samples_per_attack: dict[str, int] = Field(
+        {}, description="Fewer samples for some attacks, e.g. {boundary = 100}: the first N of the attacked samples.")
     clip: tuple[float, float] | None = Field(None, description="Valid input range; None: [0, 1] for images, the training range for features.")
     workers: int = Field(1, ge=1, description="Processes sharing the Boundary attack's images (same results as 1).")
     fgsm: FGSMParams = FGSMParams()
@@ -30,7 +32,17 @@ class AttacksConfig(_Section):
         unknown = [name for name in self.names if name not in PARAMS]
         if unknown:
             raise ValueError(f"unknown attacks {unknown}; choose from {', '.join(PARAMS)}")
+        for name, count in self.samples_per_attack.items():
+            if name not in self.names:
+                raise ValueError(f"attacks.samples_per_attack names '{name}', which is not in attacks.names {self.names}")
+            if count < 1 or (self.samples is not None and count > self.samples):
+                raise ValueError(f"attacks.samples_per_attack.{name} = {count} must be between 1 and attacks.samples "
+                                 f"({self.samples})")
         return self
+
+    def samples_for(self, attack: str) -> int | None:
+        """How many of the first test samples ``attack`` attacks (None: all)."""
+        return self.samples_per_attack.get(attack, self.samples)
 
 
 class DistillationConfig(_Section):

@@ -50,9 +50,10 @@ def _paper_cell(table: str | None, attack: str, column: int) -> str:
 
 def markdown_table(config, summary, seconds: float) -> str:
     table = config.study.paper_table
+    counts = ", ".join(f"{ROWS[str(a)]} {int(n)}" for a, n in zip(summary.attack.values, summary.samples.values))
     lines = [f"# {config.name}: adversarial robustness (ICLR 2020 paper, Section 5)", "",
-             f"Seeds: {[int(s) for s in summary.seed.values]} (mean ± sd when more than one); attacked test samples: "
-             f"{summary.attrs.get('samples_attacked')}; total time {seconds:.0f} s.", "",
+             f"Seeds: {[int(s) for s in summary.seed.values]} (mean ± sd when more than one); attacked test samples "
+             f"(the first N): {counts}; total time {seconds:.0f} s.", "",
              "Cells: score (attack success rate over correctly classified samples). FGSM score: median smallest "
              "flipping eta (inf: more than eta_max); others: median ||x' − x||²/N.", "",
              "| Attack | " + " | ".join(COLUMNS.values()) + " |", "|---" * (len(COLUMNS) + 1) + "|"]

@@ -40,9 +40,11 @@ def prepare(config):
             f"make them agree (CUB-200 ResNet-50 features: 2048)")
     if config.model.widths[-1] != data.n_classes:
         raise BioSleepError(f"model.widths ends with {config.model.widths[-1]} outputs but the data has {data.n_classes} classes")
-    samples = config.attacks.samples
-    if samples is not None and samples > len(data.x_test):
-        raise BioSleepError(f"attacks.samples = {samples} but the test set has {len(data.x_test)} samples; lower it")
+    for attack in config.attacks.names:
+        samples = config.attacks.samples_for(attack)
+        if samples is not None and samples > len(data.x_test):
+            raise BioSleepError(f"attack '{attack}' is set to {samples} samples (attacks.samples / samples_per_attack) "
+                                f"but the test set has {len(data.x_test)}; lower it")
     clip = _clip(config, data)
     for name, x in (("training", data.x_train), ("test", data.x_test)):
         if float(x.min()) < clip[0] or float(x.max()) > clip[1]:
@@ -93,8 +95,9 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
         attacked = dict(models, fine_tuning=networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
         for n_index, network in enumerate(NETWORKS):
+            count = config.attacks.samples_for(attack)
             result = _cached_attack(parts, f"seed{seed}_{attack}_{network}", lambda: run_attack(
-                attack, attacked[network], x_attack, y_attack, n_classes=data.n_classes,
+                attack, attacked[network], x_attack[:count], y_attack[:count], n_classes=data.n_classes,
                 params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress,
                 workers=config.attacks.workers))
             summary[a_index, n_index] = [result.attrs.get(k, np.nan) for k in SUMMARY_KEYS]
@@ -103,7 +106,10 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
                 if network == "fine_tuning":
                     models["fine_tuning_fgsm"] = attacked["fine_tuning"]
     results = {"summary": xr.Dataset({k: (("attack", "network"), summary[..., i]) for i, k in enumerate(SUMMARY_KEYS)},
-                                     coords={"attack": list(config.attacks.names), "network": list(NETWORKS)})}
+                                     coords={"attack": list(config.attacks.names), "network": list(NETWORKS),
+                                             "samples": ("attack", [len(data.x_test[:config.attacks.samples_for(a)])
+                                                                    for a in config.attacks.names])})}
+    results["summary"].samples.attrs["meaning"] = "test samples attacked (the first N), before keeping the correct ones"
     sweep_models = {"control": control, "distillation": models["distillation"],
                     **{f"fine_tuning_{d}": m for d, m in tuned_on.items()}, "sleep": models["sleep"]}
     results["sweeps"] = accuracy_sweep(sweep_models, data.x_test, data.y_test, _sweeps(config, data), seed=seed,
@@ -149,7 +155,7 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
     combined = {key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed"))
                 for key in per_seed[0]}
     for key, dataset in combined.items():
-        dataset.attrs.update(config=config_to_toml(config), samples_attacked=int(len(data.x_test[:config.attacks.samples])))
+        dataset.attrs["config"] = config_to_toml(config)
         dataset.to_netcdf(folder / f"{key}.nc")
     write_report(config, combined, folder, seconds=time.perf_counter() - start)
     return folder
