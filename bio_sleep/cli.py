@@ -40,10 +40,30 @@ def _run(args) -> None:
     print(f"results, plot, models and config in {outcome.folder}")
 
 
-def _config(args) -> None:
-    from bio_sleep.config import config_to_toml, default_config, load_config
+def load_any_config(path):
+    """A run, study, search, SRC or robustness config, told apart by its sections."""
+    from bio_sleep.config import load_config, read_toml
 
-    print(config_to_toml(load_config(args.config) if args.config else default_config()), end="")
+    sections = read_toml(path, "experiments/patches.toml")
+    if "grid" in sections:
+        from bio_sleep.studies.config import load_study
+        return load_study(path)
+    if "parameters" in sections:
+        from bio_sleep.studies.search import load_search
+        return load_search(path)
+    if "trials" in sections or "layers" in sections.get("model", {}):
+        from bio_sleep.src.config import load_src_config
+        return load_src_config(path)
+    if {"attacks", "defences", "study"} & sections.keys():
+        from bio_sleep.robustness.config import load_robustness_config
+        return load_robustness_config(path)
+    return load_config(path)
+
+
+def _config(args) -> None:
+    from bio_sleep.config import config_to_toml, default_config
+
+    print(config_to_toml(load_any_config(args.config) if args.config else default_config()), end="")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     show = commands.add_parser("config", help="print a config with every default filled in",
-                               description="Print the embedded default config, or the given one with defaults filled in.")
-    show.add_argument("config", nargs="?", help="experiment TOML (default: the embedded Patches experiment)")
+                               description="Print the embedded default config, or the given one (run, study, search, "
+                                           "SRC or robustness) with defaults filled in.")
+    show.add_argument("config", nargs="?", help="any bio-sleep TOML (default: the embedded Patches experiment)")
     show.set_defaults(handler=_config)
 
     add_analyse_parser(commands)

@@ -14,23 +14,21 @@ def test_patches_experiment_file_is_the_embedded_default():
     assert load_config(EXPERIMENTS / "patches.toml") == default_config()
 
 
-def load_by_kind(path):
-    """Each experiment file is read by the loader its name prefix says."""
-    from bio_sleep.robustness import load_robustness_config
-    from bio_sleep.src import load_src_config
-    from bio_sleep.studies import load_study
-    from bio_sleep.studies.search import load_search
-
-    for prefix, loader in [("src_", load_src_config), ("robustness_", load_robustness_config),
-                           ("study_search_", load_search), ("study_", load_study)]:
-        if path.name.startswith(prefix):
-            return loader(path)
-    return load_config(path)
-
-
 @pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.toml")), ids=lambda p: p.name)
-def test_every_experiment_config_is_valid(path):
-    load_by_kind(path)
+def test_every_experiment_config_is_valid_and_recognised_by_its_sections(path, capsys):
+    """`bio-sleep config` reads each file as the kind its name prefix says, and prints it."""
+    from bio_sleep.cli import load_any_config, main
+    from bio_sleep.robustness import RobustnessConfig
+    from bio_sleep.src.config import SrcExperimentConfig
+    from bio_sleep.studies.config import StudyConfig
+    from bio_sleep.studies.search import SearchConfig
+
+    kinds = [("src_", SrcExperimentConfig), ("robustness_", RobustnessConfig), ("study_search_", SearchConfig),
+             ("study_", StudyConfig)]
+    expected = next((kind for prefix, kind in kinds if path.name.startswith(prefix)), type(default_config()))
+    assert type(load_any_config(path)) is expected
+    main(["config", str(path)])
+    assert tomllib.loads(capsys.readouterr().out)["name"]
 
 
 def test_written_config_reads_back_identically():
