@@ -95,6 +95,9 @@ def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
     stamp = (folder / "trials" / "trial_00.nc").stat().st_mtime_ns
     run_src_experiment(config, progress=False)                                   # finished trials are kept
     assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
+    with pytest.raises(BioSleepError, match="different config .*training"):   # ... but never mixed with others
+        run_src_experiment(src_config_from_dict(dict(values, training=dict(values["training"], epochs=2))),
+                           progress=False)
 
 
 def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):

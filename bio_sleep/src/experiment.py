@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import tomli_w
@@ -10,6 +11,7 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from bio_sleep.data.dataset import load_dataset
+from bio_sleep.errors import BioSleepError
 from bio_sleep.src.report import markdown_table, plot_figure2, plot_figure3
 from bio_sleep.src.trial import run_trial
 
@@ -23,12 +25,28 @@ def load_data(config):
     return load_dataset(config)
 
 
+def _refuse_other_config(folder: Path, config) -> None:
+    """Finished trials are reused, so a folder written by another config (other than in trials or output_dir,
+    which a resumed run may change) is refused instead of mixing its trials with new ones."""
+    written = folder / "config.toml"
+    if not written.is_file():
+        return
+    ignored = {"trials", "output_dir"}
+    before = {k: v for k, v in tomllib.loads(written.read_text()).items() if k not in ignored}
+    now = {k: v for k, v in tomllib.loads(tomli_w.dumps(config.model_dump(exclude_none=True))).items() if k not in ignored}
+    if before != now:
+        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+        raise BioSleepError(f"{folder} holds trials of a different config (sections differing: {', '.join(changed)}), "
+                            f"which this run would reuse; choose another name or output_dir, or delete that folder")
+
+
 def run_src_experiment(config, progress: bool = True) -> Path:
     """Every trial of ``config`` (skipping those already on disk), then results.nc, PNG figures and results.md.
 
     Each trial's models are kept as state dicts ``models/trial_<k>_<name>.pt`` (for ``bio-sleep analyse-cnn``).
     """
     folder = Path(config.output_dir) / config.name
+    _refuse_other_config(folder, config)
     (folder / "trials").mkdir(parents=True, exist_ok=True)
     (folder / "models").mkdir(exist_ok=True)
     (folder / "config.toml").write_text(tomli_w.dumps(config.model_dump(exclude_none=True)))
