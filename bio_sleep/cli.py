@@ -43,6 +43,7 @@ def _run(args) -> None:
 def load_any_config(path):
     """A run, study, search, SRC or robustness config, told apart by its sections."""
     from bio_sleep.config import load_config, read_toml
+    from bio_sleep.studies.config import experiment_kind
 
     sections = read_toml(path, "experiments/patches.toml")
     if "grid" in sections:
@@ -51,7 +52,7 @@ def load_any_config(path):
     if "parameters" in sections:
         from bio_sleep.studies.search import load_search
         return load_search(path)
-    if "trials" in sections or "layers" in sections.get("model", {}):
+    if experiment_kind(sections) == "cnn":
         from bio_sleep.src.config import load_src_config
         return load_src_config(path)
     if {"attacks", "defences", "study"} & sections.keys():

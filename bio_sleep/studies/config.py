@@ -1,9 +1,12 @@
 """A study: an experiment config, the sleep parameters to sweep, what to evaluate and where to run.
 
+The experiment is a fully connected run config (``bio-sleep run``) or an SRC
+config (``bio-sleep src``, a CNN given by ``model.layers``); either way its
+control network is trained once and every point sleeps a copy of it.
 Swept parameters are named as fields of ``[sleep]`` (``decay``, ``alpha_scale``,
 ``inc``, ``dec``, ``max_rate``, ``steps``, ...), a per-layer threshold as
 ``thresholds.<layer index>``; a leading ``sleep.`` is accepted. Every point is
-validated into a full ExperimentConfig before any work starts.
+validated into a full experiment config before any work starts.
 """
 from __future__ import annotations
 
@@ -11,16 +14,34 @@ import hashlib
 import itertools
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from bio_sleep.attacks.params import FGSMParams
 from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config, read_toml, with_overrides
 from bio_sleep.errors import BioSleepError
+from bio_sleep.src.config import SrcExperimentConfig, load_src_config
 
 # Fields of SleepConfig that hold one number and may therefore be swept.
 NUMERIC_SLEEP_FIELDS = sorted(name for name, field in SleepConfig.model_fields.items() if field.annotation in (int, float))
+
+
+def experiment_kind(experiment) -> str:
+    """'cnn' for an SRC experiment (its model is a list of ``layers``), else 'fc'; takes a config or its dict."""
+    model = experiment.get("model", {}) if isinstance(experiment, dict) else experiment.model
+    return "cnn" if ("layers" in model if isinstance(model, dict) else hasattr(model, "layers")) else "fc"
+
+
+# A study's or search's experiment: a fully connected run config or an SRC (CNN) config.
+Experiment = Annotated[Union[Annotated[ExperimentConfig, Tag("fc")], Annotated[SrcExperimentConfig, Tag("cnn")]],
+                       Discriminator(experiment_kind)]
+EXPERIMENT_ADAPTER = TypeAdapter(Experiment)
+
+
+def load_experiment(path: Path):
+    """A run TOML as ExperimentConfig, an SRC TOML (``model.layers``) as SrcExperimentConfig."""
+    return load_src_config(path) if experiment_kind(read_toml(path)) == "cnn" else load_config(path)
 
 
 class _Section(BaseModel):
@@ -81,7 +102,7 @@ class ExecutionConfig(_Section):
 
 class StudyConfig(_Section):
     name: str = "study"
-    experiment: ExperimentConfig
+    experiment: Experiment
     grid: dict[str, list[float]] = Field(default_factory=dict, description="parameter -> values; the points are all combinations")
     points: list[dict[str, float]] = Field(default_factory=list, description="or an explicit list of points")
     evaluation: StudyEvaluation = StudyEvaluation()
@@ -120,7 +141,7 @@ def canonical(name: str) -> str:
     return name.removeprefix("sleep.")
 
 
-def check_parameter(name: str, experiment: ExperimentConfig) -> None:
+def check_parameter(name: str, experiment) -> None:
     """Raise unless ``name`` is a sweepable sleep parameter of ``experiment``."""
     field, _, index = canonical(name).partition(".")
     n_layers = len(experiment.sleep.thresholds)
@@ -132,7 +153,7 @@ def check_parameter(name: str, experiment: ExperimentConfig) -> None:
                          f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]}")
 
 
-def apply_point(experiment: ExperimentConfig, point: dict[str, float]) -> ExperimentConfig:
+def apply_point(experiment, point: dict[str, float]):
     """``experiment`` with the point's sleep parameters set (validated again)."""
     sleep = experiment.sleep.model_dump()
     for name, value in point.items():
@@ -150,7 +171,7 @@ def with_experiment_loaded(values: dict, base: Path | None) -> dict:
     values = dict(values)
     if isinstance(values.get("experiment"), str):
         path = Path(values["experiment"])
-        values["experiment"] = load_config(path if path.is_absolute() or base is None else base / path)
+        values["experiment"] = load_experiment(path if path.is_absolute() or base is None else base / path)
     return values
 
 

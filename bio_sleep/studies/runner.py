@@ -15,14 +15,14 @@ from bio_sleep.sleep.recording import layer_names
 from bio_sleep.studies.config import StudyConfig
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.store import ResultStore, write_atomic
-from bio_sleep.studies.worker import build_model, load_data, run_point, score, splits
+from bio_sleep.studies.worker import build_model, load_data, new_model, run_point, score, splits
 
 CONTROL = "control_model.pt"
 
 
 def control_state(study: StudyConfig, root: Path, progress: bool = True) -> dict:
     """The trained control network's weights (numpy), trained once and kept in the results folder."""
-    from bio_sleep.models import build_fc, train
+    from bio_sleep.models import train
 
     path = root / CONTROL
     if path.exists():
@@ -31,8 +31,7 @@ def control_state(study: StudyConfig, root: Path, progress: bool = True) -> dict
     data = load_data(experiment)
     (x_fit, y_fit), _ = splits(data, study.evaluation.validation_samples)
     torch.manual_seed(experiment.seed)
-    model = build_fc(experiment.model.widths, experiment.model.dropout, experiment.model.output,
-                     experiment.model.init, experiment.model.init_range)
+    model = new_model(experiment)
     t = experiment.training
     train(model, x_fit, y_fit, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
           batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=experiment.seed, progress=progress)

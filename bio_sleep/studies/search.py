@@ -16,10 +16,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bio_sleep.config import ExperimentConfig, config_from_dict, config_to_toml, read_toml
+from bio_sleep.config import config_from_dict, config_to_toml, read_toml
 from bio_sleep.errors import BioSleepError
-from bio_sleep.studies.config import (ExecutionConfig, SleepConfig, StudyEvaluation, _Section, apply_point, canonical,
-                                      check_parameter, with_experiment_loaded)
+from bio_sleep.studies.config import (ExecutionConfig, Experiment, SleepConfig, StudyEvaluation, _Section, apply_point,
+                                      canonical, check_parameter, with_experiment_loaded)
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_state, run_points
 from bio_sleep.studies.store import ResultStore, write_atomic
@@ -47,7 +47,7 @@ class ParameterRange(_Section):
 
 class SearchConfig(_Section):
     name: str = "search"
-    experiment: ExperimentConfig
+    experiment: Experiment
     parameters: dict[str, ParameterRange] = Field(min_length=1)
     objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy, "
                            "accuracy_<distortion> (mean over its levels), or with evaluation.attack = 'fgsm' "

@@ -17,7 +17,12 @@ import torch
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(data_json: str):
+def _dataset(kind: str, data_json: str):
+    if kind == "cnn":
+        from bio_sleep.src.config import ImageDataConfig
+        from bio_sleep.src.experiment import load_data as load_image_data
+
+        return load_image_data(ImageDataConfig.model_validate_json(data_json))
     from bio_sleep.config import DataConfig
     from bio_sleep.data import load_dataset
 
@@ -37,13 +42,25 @@ def evaluation_set(data, evaluation):
 
 
 def load_data(experiment):
-    return _dataset(experiment.data.model_dump_json())
+    from bio_sleep.studies.config import experiment_kind
+
+    return _dataset(experiment_kind(experiment), experiment.data.model_dump_json())
+
+
+def new_model(experiment):
+    """The experiment's untrained network: a CNN from ``model.layers`` or an FC net from ``model.widths``."""
+    from bio_sleep.models import build_fc
+    from bio_sleep.models.cnn import build_cnn
+    from bio_sleep.studies.config import experiment_kind
+
+    model = experiment.model
+    if experiment_kind(experiment) == "cnn":
+        return build_cnn(model.layers, tuple(model.input_shape))
+    return build_fc(model.widths, model.dropout, model.output, model.init, model.init_range)
 
 
 def build_model(experiment, state: dict):
-    from bio_sleep.models import build_fc
-
-    model = build_fc(experiment.model.widths, experiment.model.dropout, experiment.model.output)
+    model = new_model(experiment)
     model.load_state_dict({name: torch.as_tensor(value) for name, value in state.items()})
     return model.eval()
 
@@ -80,15 +97,14 @@ def score(model, data, evaluation) -> dict:
 
 def run_point(experiment_json: str, evaluation_json: str, state: dict, point: dict) -> dict:
     """Sleep + evaluation of one point; never raises: a failure comes back as a record with its error."""
-    from bio_sleep.config import ExperimentConfig
-    from bio_sleep.studies.config import StudyEvaluation, apply_point
+    from bio_sleep.studies.config import EXPERIMENT_ADAPTER, StudyEvaluation, apply_point
 
     start = time.perf_counter()
     record = {"point": point, "pid": os.getpid()}
     try:
         from bio_sleep.sleep import sleep_model
 
-        experiment = apply_point(ExperimentConfig.model_validate_json(experiment_json), point)
+        experiment = apply_point(EXPERIMENT_ADAPTER.validate_json(experiment_json), point)
         evaluation = StudyEvaluation.model_validate_json(evaluation_json)
         data = load_data(experiment)
         (x_fit, _), _ = splits(data, evaluation.validation_samples)
