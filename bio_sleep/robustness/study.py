@@ -94,8 +94,8 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
     for a_index, attack in enumerate(config.attacks.names):
         attacked = dict(models, fine_tuning=networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
+        count = config.attacks.samples_for(attack)
         for n_index, network in enumerate(NETWORKS):
-            count = config.attacks.samples_for(attack)
             result = _cached_attack(parts, f"seed{seed}_{attack}_{network}", lambda: run_attack(
                 attack, attacked[network], x_attack[:count], y_attack[:count], n_classes=data.n_classes,
                 params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress,
