@@ -62,3 +62,29 @@ def test_boundary_is_reproducible_and_the_same_in_two_processes(classifiers):
     assert runs[0].success.any()
     for run in runs[1:]:
         np.testing.assert_array_equal(run.adversarial.values, runs[0].adversarial.values)
+
+
+def test_capped_jsma_is_arts_jsma_when_the_caps_are_lifted(classifiers):
+    from bio_sleep.attacks.jsma import CappedSaliencyMapMethod
+
+    _, _, fast, x = classifiers
+    targets = np.argsort(fast.predict(x), axis=1)[:, -2]
+    expected = SaliencyMapMethod(fast, theta=0.1, gamma=1.0, batch_size=4, verbose=False).generate(
+        x, y=np.eye(5, dtype=np.float32)[targets])
+    found = CappedSaliencyMapMethod(fast, theta=0.1, max_changes=10**6, max_changes_per_feature=10**6,
+                                    batch_size=4).generate(x, targets)
+    assert (expected != x).any()
+    np.testing.assert_array_equal(found, expected)
+
+
+def test_capped_jsma_respects_the_papers_caps(classifiers):
+    from bio_sleep.attacks.jsma import CappedSaliencyMapMethod
+
+    _, _, fast, x = classifiers
+    x = 0.5 * x  # room below clip_max, so that only the caps stop a feature
+    targets = np.argsort(fast.predict(x), axis=1)[:, -2]
+    uncapped = CappedSaliencyMapMethod(fast, theta=0.05, max_changes=10**6, max_changes_per_feature=10**6).generate(x, targets)
+    capped = CappedSaliencyMapMethod(fast, theta=0.05, max_changes=6, max_changes_per_feature=2).generate(x, targets)
+    changes = np.rint((capped - x) / 0.05)
+    assert changes.max() <= 2 and (changes.sum(axis=1) <= 6).all()
+    assert np.rint((uncapped - x) / 0.05).sum(axis=1).max() > 6   # the caps did bind

@@ -34,10 +34,12 @@ class DeepFoolParams(_Params):
 
 
 class JSMAParams(_Params):
-    """ART's SaliencyMapMethod; see bio_sleep/attacks/jsma.py for how the paper's settings map onto it."""
+    """ART's saliency map with the paper's caps; see bio_sleep/attacks/jsma.py for how they map onto ART."""
 
-    theta: float = Field(0.1, gt=0, description="Increase of a chosen feature per iteration, as a fraction of the clip range.")
-    max_iter: int = Field(500, ge=1, description="Paper: 500 iterations of two features each; bounds ART's gamma.")
+    theta: float = Field(0.1, gt=0, description="Increase of a chosen feature per change, as a fraction of the clip range.")
+    max_iter: int = Field(500, ge=2, description="Paper (foolbox): 500 iterations of one feature change each; ART "
+                          "changes two features per iteration, so it runs max_iter // 2 iterations.")
+    max_changes_per_feature: int = Field(7, ge=1, description="Paper: a pixel is changed at most 7 times.")
     target: Literal["second_most_likely", "random"] = "second_most_likely"
 
 

@@ -92,7 +92,11 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
     summary = np.full((len(config.attacks.names), len(NETWORKS), len(SUMMARY_KEYS)), np.nan)
     etas = {}
     for a_index, attack in enumerate(config.attacks.names):
-        attacked = dict(models, fine_tuning=networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
+        # A resumed run skips the fine-tuned network (and its adversarial training set) when every part is on disk;
+        # FGSM's is always built, the FGSM curve below needs it.
+        finished = all((parts / f"seed{seed}_{attack}_{network}.nc").exists() for network in NETWORKS)
+        attacked = dict(models, fine_tuning=None if finished and attack != "fgsm" else
+                        networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
         count = config.attacks.samples_for(attack)
         for n_index, network in enumerate(NETWORKS):
