@@ -33,12 +33,13 @@ def _cnn_experiment() -> dict:
 @pytest.mark.filterwarnings("ignore")
 def test_study_of_a_cnn_matches_a_direct_sleep(tmp_path):
     study = study_from_dict({"name": "cnn", "experiment": _cnn_experiment(),
-                             "grid": {"thresholds.0": [0.5, 2.0], "alpha_scale": [2.78]},
+                             "points": [{"thresholds.0": 0.5, "alpha_scale": 2.78}, {"thresholds.0": 2.0, "alpha_scale": 2.78}],
                              "evaluation": {"distortions": {"gaussian_blur": [2.0]}}, "execution": {"workers": 1}})
     assert isinstance(study.experiment, SrcExperimentConfig)
     dataset = run_study(study, tmp_path, progress=False)
     assert (dataset.status == "ok").all()
-    assert dict(dataset.accuracy_gaussian_blur.sizes) == {"thresholds_0": 2, "alpha_scale": 1, "gaussian_blur_level": 1}
+    assert dict(dataset.accuracy_gaussian_blur.sizes) == {"point": 2, "gaussian_blur_level": 1}
+    assert (tmp_path / "points_distortions.png").is_file()
     # one cell redone by hand from the saved control CNN: the same sleep, the same accuracy
     state = {k: v.numpy() for k, v in torch.load(tmp_path / "control_model.pt", weights_only=True).items()}
     experiment = apply_point(study.experiment, {"thresholds.0": 2.0, "alpha_scale": 2.78})
@@ -46,7 +47,7 @@ def test_study_of_a_cnn_matches_a_direct_sleep(tmp_path):
     slept = sleep_model(build_model(experiment, state), data.x_train, experiment.sleep, seed=experiment.seed,
                         image_shape=data.image_shape, progress=False)
     direct = score(slept.model, data, study.evaluation)
-    cell = dataset.sel(thresholds_0=2.0, alpha_scale=2.78)
+    cell = dataset.sel(point=1)
     assert float(cell.accuracy_clean) == direct["accuracy_clean"]
     assert np.allclose(cell.accuracy_gaussian_blur.values, direct["accuracy_gaussian_blur"])
     assert 0.2 < float(dataset.attrs["control_accuracy_clean"]) <= 1   # the control CNN learned something

@@ -70,3 +70,29 @@ def plot_lines(dataset: xr.Dataset, variable: str, x: str, hue: str | None, path
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def plot_points_under_distortions(dataset: xr.Dataset, distortions: dict[str, list[float]], path) -> Path:
+    """A points-list study: accuracy against each distortion's level, one line per point and one for the control."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(distortions), figsize=(4.2 * len(distortions), 3.6), squeeze=False)
+    for ax, (name, levels) in zip(axes[0], distortions.items()):
+        control = [dataset.attrs["control_accuracy_clean"], *json.loads(dataset.attrs[f"control_accuracy_{name}"])]
+        ax.plot([0.0, *levels], control, marker="o", color="black", label="control (no sleep)")
+        for point in dataset.point.values:
+            cell = dataset.sel(point=point)
+            ax.plot([0.0, *levels], [float(cell.accuracy_clean), *cell[f"accuracy_{name}"].values], marker="o",
+                    label=f"point {point}")
+        ax.set(xlabel=f"{name} level", ylabel="accuracy", ylim=(0, 1.02), title=name)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)

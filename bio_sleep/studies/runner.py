@@ -142,7 +142,7 @@ def assemble(study: StudyConfig, records: dict[int, dict], baseline: dict) -> xr
 
 
 def _write_plots(study: StudyConfig, dataset: xr.Dataset, root: Path) -> None:
-    from bio_sleep.studies.plots import plot_heatmap, plot_lines
+    from bio_sleep.studies.plots import plot_heatmap, plot_lines, plot_points_under_distortions
 
     dims = [_dim(p) for p in study.parameters] if study.grid else []
     targets = (["accuracy_clean"] + (["mean_distorted_accuracy"] if study.evaluation.distortions else [])
@@ -152,3 +152,5 @@ def _write_plots(study: StudyConfig, dataset: xr.Dataset, root: Path) -> None:
             plot_heatmap(dataset, variable, dims[0], dims[1], root / f"heatmap_{variable}.png")
         if dims:
             plot_lines(dataset, variable, dims[0], dims[1] if len(dims) > 1 else None, root / f"lines_{variable}.png")
+    if not study.grid and study.evaluation.distortions:
+        plot_points_under_distortions(dataset, dict(study.evaluation.distortions), root / "points_distortions.png")
