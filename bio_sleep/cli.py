@@ -46,7 +46,7 @@ def load_any_config(path):
     from bio_sleep.studies.config import experiment_kind
 
     sections = read_toml(path, "experiments/patches.toml")
-    if "grid" in sections:
+    if "grid" in sections or "points" in sections:
         from bio_sleep.studies.config import load_study
         return load_study(path)
     if "parameters" in sections:
