@@ -25,7 +25,7 @@ caps added:
   other class (ART's default).
 
 With the caps lifted, ``CappedSaliencyMapMethod`` returns exactly ART's
-images (``tests/test_robustness_attacks.py`` checks it).
+images (``tests/test_attacks_classifier.py`` checks it).
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Heatmaps and line plots of a study Dataset over any two of its parameters."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -74,8 +75,6 @@ def plot_lines(dataset: xr.Dataset, variable: str, x: str, hue: str | None, path
 
 def plot_points_under_distortions(dataset: xr.Dataset, distortions: dict[str, list[float]], path) -> Path:
     """A points-list study: accuracy against each distortion's level, one line per point and one for the control."""
-    import json
-
     import matplotlib
 
     matplotlib.use("Agg")
