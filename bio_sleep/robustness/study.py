@@ -61,8 +61,12 @@ def _sweeps(config, data) -> dict:
     return sweeps
 
 
-def _cached_attack(parts: Path, key: str, compute) -> xr.Dataset:
-    path = parts / f"{key}.nc"
+def _part(parts: Path, seed: int, attack: str, network: str) -> Path:
+    """Where one finished attack on one network is kept."""
+    return parts / f"seed{seed}_{attack}_{network}.nc"
+
+
+def _cached_attack(path: Path, compute) -> xr.Dataset:
     if path.exists():
         return xr.load_dataset(path)
     result = compute()
@@ -94,13 +98,13 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
     for a_index, attack in enumerate(config.attacks.names):
         # A resumed run skips the fine-tuned network (and its adversarial training set) when every part is on disk;
         # FGSM's is always built, the FGSM curve below needs it.
-        finished = all((parts / f"seed{seed}_{attack}_{network}.nc").exists() for network in NETWORKS)
+        finished = all(_part(parts, seed, attack, network).exists() for network in NETWORKS)
         attacked = dict(models, fine_tuning=None if finished and attack != "fgsm" else
                         networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
         count = config.attacks.samples_for(attack)
         for n_index, network in enumerate(NETWORKS):
-            result = _cached_attack(parts, f"seed{seed}_{attack}_{network}", lambda: run_attack(
+            result = _cached_attack(_part(parts, seed, attack, network), lambda: run_attack(
                 attack, attacked[network], x_attack[:count], y_attack[:count], n_classes=data.n_classes,
                 params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress,
                 workers=config.attacks.workers))

@@ -25,7 +25,7 @@ def load_data(config):
     return load_dataset(config)
 
 
-def _refuse_other_config(folder: Path, config) -> None:
+def _refuse_other_config(folder: Path, config_toml: str) -> None:
     """Finished trials are reused, so a folder written by another config (other than in trials or output_dir,
     which a resumed run may change) is refused instead of mixing its trials with new ones."""
     written = folder / "config.toml"
@@ -33,7 +33,7 @@ def _refuse_other_config(folder: Path, config) -> None:
         return
     ignored = {"trials", "output_dir"}
     before = {k: v for k, v in tomllib.loads(written.read_text()).items() if k not in ignored}
-    now = {k: v for k, v in tomllib.loads(tomli_w.dumps(config.model_dump(exclude_none=True))).items() if k not in ignored}
+    now = {k: v for k, v in tomllib.loads(config_toml).items() if k not in ignored}
     if before != now:
         changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
         raise BioSleepError(f"{folder} holds trials of a different config (sections differing: {', '.join(changed)}), "
@@ -46,10 +46,11 @@ def run_src_experiment(config, progress: bool = True) -> Path:
     Each trial's models are kept as state dicts ``models/trial_<k>_<name>.pt`` (for ``bio-sleep analyse-cnn``).
     """
     folder = Path(config.output_dir) / config.name
-    _refuse_other_config(folder, config)
+    config_toml = tomli_w.dumps(config.model_dump(exclude_none=True))
+    _refuse_other_config(folder, config_toml)
     (folder / "trials").mkdir(parents=True, exist_ok=True)
     (folder / "models").mkdir(exist_ok=True)
-    (folder / "config.toml").write_text(tomli_w.dumps(config.model_dump(exclude_none=True)))
+    (folder / "config.toml").write_text(config_toml)
     data = load_data(config.data)
     for trial in tqdm(range(config.trials), desc=f"{config.name} trials", disable=not progress):
         path = folder / "trials" / f"trial_{trial:02d}.nc"
