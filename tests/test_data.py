@@ -1,6 +1,5 @@
 """Datasets: Patches as the paper describes it, user .npz files, MNIST offline."""
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +9,9 @@ from bio_sleep.data import load_dataset, make_patches
 from bio_sleep.data.arrays import load_npz
 from bio_sleep.data.patches import patch_images
 from bio_sleep.errors import BioSleepError
+from helpers import SHARED_DATA
 
-SHARED_MNIST = Path(__file__).parents[2] / "shared" / "data" / "MNIST"
+SHARED_MNIST = SHARED_DATA / "MNIST"
 
 
 def test_patches_have_25_bright_pixels_and_15_shared():

@@ -13,7 +13,7 @@ import pytest
 from bio_sleep.converters import SleepDynamics
 from bio_sleep.converters.brian_network import Architecture, brian_network_for
 from bio_sleep.sleep.reference import run_reference
-from conftest import small_network, small_raster
+from helpers import small_network, small_raster
 
 
 # Membrane potentials recorded on both sides: a few neurons of each layer, none of hidden_2.

@@ -5,7 +5,7 @@ import xarray as xr
 from bio_sleep.converters import SleepDynamics
 from bio_sleep.sleep.recording import SleepRecording
 from bio_sleep.sleep.reference import run_reference
-from conftest import small_network, small_raster
+from helpers import small_network, small_raster
 
 
 def test_dataset_has_named_dimensions_and_round_trips(tmp_path):

@@ -5,7 +5,7 @@ import torch
 
 from bio_sleep.converters import SleepDynamics, SpikingNetwork
 from bio_sleep.sleep.reference import run_reference
-from conftest import small_network, small_raster
+from helpers import small_network, small_raster
 
 
 def one_step(weights, input_spikes, dynamics, threshold=0.5, alpha=1.0):

@@ -11,7 +11,7 @@ from bio_sleep.models.cnn import build_cnn, conv_layers
 from bio_sleep.src.config import src_config_from_dict
 from bio_sleep.src.defences import distorted_training_set, feedforward_fitting, gradient_expansion
 from bio_sleep.src.experiment import run_src_experiment
-from conftest import SHARED_DATA, needs_shared_mnist
+from helpers import SHARED_DATA, needs_shared_mnist
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 

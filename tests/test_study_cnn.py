@@ -12,7 +12,7 @@ from bio_sleep.studies.config import apply_point
 from bio_sleep.studies.search import run_search, search_from_dict
 from bio_sleep.studies.worker import build_model, load_data, score
 from bio_sleep.sleep import sleep_model
-from conftest import SHARED_DATA, needs_shared_mnist
+from helpers import SHARED_DATA, needs_shared_mnist
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 

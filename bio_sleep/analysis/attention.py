@@ -42,9 +42,6 @@ def attention_overlap(maps: torch.Tensor, clean_inputs: torch.Tensor) -> np.ndar
 
 def plot_attention(inputs: torch.Tensor, maps: dict, path, samples: int = 6) -> Path:
     """Input images and each model's Grad-CAM overlay, one column per sample."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     shown = min(samples, len(inputs))

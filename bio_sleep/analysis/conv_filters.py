@@ -76,9 +76,6 @@ def gradient_kl(model_p: nn.Module, model_q: nn.Module, bins: int = 100) -> xr.D
 
 def plot_gradient_distributions(models: dict, path, bins: int = 80) -> Path:
     """Histogram of spatial-gradient values with the fitted Gaussian, one panel per conv layer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = list(conv_layers(next(iter(models.values()))))

@@ -49,9 +49,6 @@ def weight_spread(models: dict, prototypes: np.ndarray) -> xr.DataArray:
 
 def plot_patches_weights(models: dict, prototypes: np.ndarray, path) -> Path:
     """Figure 6: one row per network, one panel per output neuron, weights per input pixel coloured by role."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     roles = pixel_roles(prototypes)
@@ -76,9 +73,6 @@ def plot_patches_weights(models: dict, prototypes: np.ndarray, path) -> Path:
 
 def plot_weight_spread(spread: xr.DataArray, path) -> Path:
     """Figure 7: weight spread per network (mean over classes, with the per-class values as dots)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = [str(n) for n in spread["network"].values]

@@ -80,9 +80,6 @@ def correlation_differences(models: dict, control: str, inputs: dict, y, n_class
 
 def plot_correlation_differences(dataset: xr.Dataset, condition: str, path) -> Path:
     """Figures 13-15: one panel per (layer, network other than control) for one input condition."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     data = dataset["difference_to_control"].sel(condition=condition)
@@ -120,9 +117,6 @@ def digit_specific_activations(before: nn.Module, after: nn.Module, x, y, n_clas
 
 
 def plot_digit_specific(values: xr.DataArray, path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     classes = values["class"].values

@@ -10,9 +10,6 @@ from bio_sleep.analysis import spikes
 
 
 def _figure(n_panels: int, height: float = 2.2):
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(n_panels, 1, figsize=(8, height * n_panels), squeeze=False)
@@ -75,9 +72,6 @@ def plot_rate_distribution(dataset: xr.Dataset, path, layers=None) -> Path:
 def plot_isi(dataset: xr.Dataset, path, layers=None) -> Path:
     """Inter-spike-interval histogram and CV distribution per layer (Elephant's isi and cv)."""
     layers = _layers(dataset, layers)
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(layers), 2, figsize=(9, 2.2 * len(layers)), squeeze=False)
@@ -94,9 +88,6 @@ def plot_isi(dataset: xr.Dataset, path, layers=None) -> Path:
 
 def plot_count_correlation(dataset: xr.Dataset, path, layer: str, bin_steps: int = 10, max_neurons: int = 100) -> Path:
     """Matrix and histogram of pairwise spike-count correlations in ``layer`` (Elephant)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     matrix = spikes.count_correlation(dataset, layer, bin_steps, max_neurons)

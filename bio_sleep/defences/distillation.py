@@ -7,7 +7,7 @@
 4. The student is returned as a plain network: its forward gives z(x), i.e.
    it is deployed at T = 1.
 
-The authors' MATLAB code never applies T (a typo, see ALGORITHM_NOTES.md); the
+The authors' MATLAB code never applies T (a typo, see docs/ALGORITHM_NOTES.md); the
 ICLR paper's appendix 7.1 fine-tunes the teacher on the soft labels instead of
 training a fresh student: ``student_init = "teacher"`` gives that variant,
 ``"fresh"`` (default) is Papernot's.

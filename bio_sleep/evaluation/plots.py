@@ -1,10 +1,7 @@
 """Plots of evaluation results."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 import xarray as xr  # noqa: E402
 
 

@@ -1,10 +1,7 @@
 """Figures 2 and 3 of the CNN paper and a markdown table of the measured numbers next to its claims."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 

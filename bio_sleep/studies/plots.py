@@ -28,9 +28,6 @@ def _reduce(dataset: xr.Dataset, variable: str, keep: list[str]) -> tuple[xr.Dat
 
 def plot_heatmap(dataset: xr.Dataset, variable: str, x: str, y: str, path) -> Path:
     """``variable`` as colour over parameters ``x`` and ``y``; other dims averaged; failed points blank."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     array, note = _reduce(dataset, variable, [x, y])
@@ -52,9 +49,6 @@ def plot_heatmap(dataset: xr.Dataset, variable: str, x: str, y: str, path) -> Pa
 
 def plot_lines(dataset: xr.Dataset, variable: str, x: str, hue: str | None, path) -> Path:
     """``variable`` against parameter ``x``, one line per value of ``hue`` (if given)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     array, note = _reduce(dataset, variable, [x] + ([hue] if hue else []))
@@ -75,9 +69,6 @@ def plot_lines(dataset: xr.Dataset, variable: str, x: str, hue: str | None, path
 
 def plot_points_under_distortions(dataset: xr.Dataset, distortions: dict[str, list[float]], path) -> Path:
     """A points-list study: accuracy against each distortion's level, one line per point and one for the control."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(distortions), figsize=(4.2 * len(distortions), 3.6), squeeze=False)

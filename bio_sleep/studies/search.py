@@ -192,9 +192,6 @@ def _write_outputs(search: SearchConfig, study, root: Path) -> None:
 
 
 def _plot_history(trials, objective: str, direction: str, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
