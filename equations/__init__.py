@@ -8,11 +8,10 @@ from bio_sleep.equations.neurons import (
 )
 from bio_sleep.equations.synapses import (
     CONV_ON_POST, CONV_SYNAPSE, KERNEL, KERNEL_UPDATE, ON_POST, ON_PRE, SYNAPSE, stdp_weight_factor,
-    stdp_weight_factor_numpy,
 )
 
 __all__ = [
     "INPUT_NEURON", "INPUT_RESET", "INPUT_THRESHOLD", "INTEGRATE_AND_FIRE", "RESET", "STEP_UPDATE", "THRESHOLDS",
-    "ON_POST", "ON_PRE", "SYNAPSE", "stdp_weight_factor", "stdp_weight_factor_numpy",
+    "ON_POST", "ON_PRE", "SYNAPSE", "stdp_weight_factor",
     "CONV_ON_POST", "CONV_SYNAPSE", "KERNEL", "KERNEL_UPDATE",
 ]
