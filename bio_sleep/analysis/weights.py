@@ -28,8 +28,8 @@ def weights_dataset(before, after) -> xr.Dataset:
     data = {}
     for k, (b, a) in enumerate(zip(before, after), start=1):
         dims = (f"post_{k}", f"pre_{k}")
-        data[f"weight_before_{k}"] = (dims, b)
-        data[f"weight_after_{k}"] = (dims, a)
+        data[f"weight_before_{k}"] = (dims, b, {"long_name": f"weight layer {k} before sleep (torch units)", "units": "1"})
+        data[f"weight_after_{k}"] = (dims, a, {"long_name": f"weight layer {k} after sleep (torch units)", "units": "1"})
     return xr.Dataset(data, attrs={"weight_layers": len(before)})
 
 
