@@ -7,6 +7,7 @@ keeps what it finished and never leaves a half-written file.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,17 +35,16 @@ def new_run_folder(config: ExperimentConfig) -> Path:
     """``<output_dir>/<name>-<timestamp>``, created; never reuses an existing folder (nor one a concurrent run made)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(config.output_dir) / f"{config.name}-{stamp}"
-    for suffix in range(1000):
+    for suffix in itertools.count():
         folder = base if suffix == 0 else Path(f"{base}-{suffix}")
         try:
             folder.mkdir(parents=True)
-            return folder
         except FileExistsError:
-            if not folder.is_dir():  # an ancestor is a file: RunFolder names the problem
-                return folder
-        except OSError:  # read-only or not a folder: RunFolder names the problem
-            return folder
-    raise BioSleepError(f"1000 run folders named {base}-* exist; give another output_dir or name")
+            if folder.is_dir():
+                continue  # taken by an earlier or a concurrent run
+        except OSError:
+            pass  # output_dir is a file or not writable: RunFolder names the problem
+        return folder
 
 
 def check_compatible(config: ExperimentConfig, data: ArrayDataset) -> None:
