@@ -125,3 +125,16 @@ def test_mnist_archives_are_checked_against_their_source_and_the_cache_too(tmp_p
     cached.write_bytes(cached.read_bytes()[:20])
     with pytest.warns(UserWarning, match="t10k-labels-idx1-ubyte is damaged"):
         assert load(good).y_test.tolist() == expected.tolist()
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no shared MNIST copy")
+def test_damaged_extracted_mnist_files_are_named(tmp_path):
+    import gzip
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for archive in (SHARED_MNIST / "raw").glob("*.gz"):
+        with gzip.open(archive) as source:
+            (raw / archive.name.removesuffix(".gz")).write_bytes(source.read()[:1000])   # truncated extraction
+    with pytest.raises(BioSleepError, match="extracted MNIST files in .* cannot be read"):
+        load_dataset(DataConfig(dataset="mnist", root=str(tmp_path)))

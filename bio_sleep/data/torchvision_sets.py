@@ -99,6 +99,10 @@ def load_torchvision(dataset: str, root: str, download: bool = False) -> ArrayDa
         train = cls(str(source), train=True, download=download and source == base)
         test = cls(str(source), train=False, download=False)
     except RuntimeError as error:
+        raw = source / folder / "raw"
+        if source == base and raw.is_dir() and any(raw.glob("*-ubyte")):
+            raise BioSleepError(f"the extracted {folder} files in {raw} cannot be read ({error}); delete them and put "
+                                f"the .gz archives there (those are checked), or pass another root") from None
         if download:
             raise BioSleepError(f"{folder} could not be downloaded into {base}: {error}. Without internet access, "
                                 f"put {folder}/raw/*.gz there and set data.download = false") from None
