@@ -122,8 +122,8 @@ class RunFolder:
                 existing = json.loads(manifest.read_text())
                 found, files = existing["fingerprint"], dict(existing["files"])
             except (OSError, ValueError, KeyError, TypeError) as error:
-                raise BioSleepError(f"{manifest} is unreadable ({error}); restore it, or move {self.root} away to "
-                                    f"start fresh") from None
+                raise BioSleepError(f"{manifest} is unreadable or from an older bio-sleep ({type(error).__name__}: "
+                                    f"{error}); move {self.root} away to start fresh") from None
             if found != fingerprint(self.identity):
                 raise BioSleepError(
                     f"{self.root} holds results of a different {self.what} (differing: "
