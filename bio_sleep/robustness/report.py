@@ -116,10 +116,12 @@ def plot_per_class(per_class, path) -> None:
     plt.close(figure)
 
 
-def write_report(config, results: dict, folder: Path, seconds: float) -> None:
-    (folder / "table.md").write_text(markdown_table(config, results["summary"], seconds))
+def write_report(config, results: dict, folder, seconds: float) -> None:
+    """table.md and the figures, written into the run folder (a ``bio_sleep.run_folder.RunFolder``)."""
+    folder.write_text("table.md", markdown_table(config, results["summary"], seconds))
     sweeps = results["sweeps"].mean("seed")
-    plot_accuracy_sweep(sweeps, folder / "distortions.png", title=f"{config.name}: accuracy under distortions (Fig. 2/5)")
+    folder.write("distortions.png", lambda p: plot_accuracy_sweep(
+        sweeps, p, title=f"{config.name}: accuracy under distortions (Fig. 2/5)"))
     if "fgsm_curve" in results:
-        plot_fgsm_curve(results["fgsm_curve"], folder / "fgsm_accuracy.png")
-    plot_per_class(results["per_class"], folder / "per_class.png")
+        folder.write("fgsm_accuracy.png", lambda p: plot_fgsm_curve(results["fgsm_curve"], p))
+    folder.write("per_class.png", lambda p: plot_per_class(results["per_class"], p))
