@@ -7,6 +7,7 @@ what it needs when it runs. ``main`` is the one place that turns a BioSleepError
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -126,13 +127,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _ctrl_c_raises() -> None:
-    """Brian2 installs a SIGINT handler when imported that, while a network runs, only asks the simulation to
-    stop after the current step: a standalone binary never hears of it when the signal goes to this process
-    alone, so the first Ctrl-C was ignored. Turn that off, so that Ctrl-C raises KeyboardInterrupt (which
-    ends the simulation's subprocess) wherever it comes. Brian2 is imported by every sleep anyway."""
+    """Make SIGINT raise KeyboardInterrupt wherever it comes, also once Brian2 is imported (every sleep imports it).
+
+    Brian2 installs a SIGINT handler at import that, while a network runs, only asks the simulation to stop
+    after the current step (a standalone binary never hears of it when the signal goes to this process alone:
+    the first Ctrl-C was ignored), and otherwise calls the handler it found, which fails with a TypeError when
+    that was SIG_IGN (a process started in the background). So: Python's own handler first, for Brian2 to find,
+    and Brian2's stop-after-this-step behaviour off.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from brian2 import prefs
 
     prefs.core.stop_on_keyboard_interrupt = False
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether ``error`` was caused by Ctrl-C (Brian2's runtime targets wrap the KeyboardInterrupt they meet)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__
+    return False
 
 
 def main(argv=None) -> int:
@@ -144,6 +159,11 @@ def main(argv=None) -> int:
     except BioSleepError as error:
         print(f"bio-sleep: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if not _interrupted(error):
+            raise
+        print(f"\nbio-sleep: {getattr(args, 'kept', NOTHING_KEPT)}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"\nbio-sleep: {getattr(args, 'kept', NOTHING_KEPT)}", file=sys.stderr)
         return 130

@@ -81,3 +81,26 @@ def test_sigint_during_a_brian2_run_is_not_swallowed():
     finally:
         Network._globally_running, Network._globally_stopped = False, False
         brian2.prefs.core.stop_on_keyboard_interrupt = before
+
+
+def test_ctrl_c_wrapped_by_brian2_is_still_an_interrupt(monkeypatch, capsys):
+    """Brian2's runtime targets re-raise the KeyboardInterrupt they meet as a BrianObjectException."""
+    import bio_sleep.pipeline
+
+    def interrupted_in_brian2(*args, **kwargs):
+        raise RuntimeError("Error encountered with object named 'rate_0'") from KeyboardInterrupt()
+
+    monkeypatch.setattr(bio_sleep.pipeline, "run_experiment", interrupted_in_brian2)
+    assert main(["run", "--quiet"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_other_errors_are_not_taken_for_interrupts(monkeypatch):
+    import bio_sleep.pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bio_sleep.pipeline, "run_experiment", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["run", "--quiet"])
