@@ -68,7 +68,6 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
     """Write the analyses into ``out`` (netCDF, CSV, PNG); return the written paths. ``log`` gets notes
     such as a spiking layer that stayed silent (its normalised counts are then all 0)."""
     from bio_sleep.evaluation import distort
-    from bio_sleep.sleep.input_spikes import probability_scale
     from bio_sleep.sleep.run import dynamics_from
 
     out = Path(out)
@@ -89,7 +88,7 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
     if n_hidden:
         sleep = config.sleep
         before, after = spiking_networks(config, data, models)
-        scale = probability_scale(sleep.max_rate, sleep.dt, sleep.spike_probability)
+        scale = sleep.input_probability
         x_spiking, y_spiking = data.x_test[:spiking_samples].numpy(), data.y_test[:spiking_samples].numpy()
         ann, snn = [], []
         for layer in range(1, n_hidden + 1):
