@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from bio_sleep.analysis.cli import add_parser as add_analyse_parser
 from bio_sleep.analysis.cnn_cli import add_parser as add_analyse_cnn_parser
@@ -20,6 +21,8 @@ from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
 from bio_sleep.studies.cli import add_parser as add_study_parsers
 
+# The example configs of a source checkout, which `bio-sleep config NAME` prints by name.
+EXAMPLES = Path(__file__).resolve().parents[1] / "experiments"
 # What a subcommand interrupted by Ctrl-C leaves behind, unless it says otherwise (set_defaults(kept=...)).
 NOTHING_KEPT = "interrupted; nothing was written"
 
@@ -66,12 +69,24 @@ def load_any_config(path, overrides: dict | None = None):
     return load_config(path, overrides=overrides)
 
 
+def shipped_config(name: str) -> Path:
+    """``name`` as a path, or the shipped example ``experiments/<name>.toml`` of a source checkout."""
+    path = Path(name)
+    if path.exists() or path.suffix or len(path.parts) > 1:
+        return path
+    if (EXAMPLES / f"{name}.toml").is_file():
+        return EXAMPLES / f"{name}.toml"
+    names = sorted(p.stem for p in EXAMPLES.glob("*.toml"))
+    raise BioSleepError(f"'{name}' is neither a config file nor a shipped example; give a path to a .toml file"
+                        + (f" or one of {', '.join(names)}" if names else ""))
+
+
 def _config(args) -> None:
     from bio_sleep.config import config_to_toml, default_config, with_overrides
 
     overrides = overrides_of(args)
     if args.config:
-        config = load_any_config(args.config, overrides)
+        config = load_any_config(shipped_config(args.config), overrides)
     else:
         config = with_overrides(default_config(), overrides, "--set") if overrides else default_config()
     print(config_to_toml(config), end="")
@@ -87,8 +102,9 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bio-sleep",
-        description="Give a trained bias-free ReLU network a sleep phase simulated in Brian2 and measure its robustness. "
-                    "Start a config with `bio-sleep config > my.toml` (or `bio-sleep config NAME.toml > my.toml`).")
+        description="Give a trained bias-free ReLU network a sleep phase simulated in Brian2 and measure its "
+                    "robustness. Start a config with `bio-sleep config > my.toml`, or "
+                    "`bio-sleep config NAME > my.toml` from a shipped example or any file.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -113,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Print the embedded default config, or the given one (run, study, search, "
                                            "SRC or robustness) with defaults filled in and --set applied; "
                                            "`bio-sleep config > my.toml` starts a new config.")
-    show.add_argument("config", nargs="?", help="any bio-sleep TOML (default: the embedded Patches experiment)")
+    show.add_argument("config", nargs="?", help="any bio-sleep TOML, or the name of a shipped example such as "
+                                                "mnist_iclr_generalisation (default: the embedded Patches experiment)")
     add_set(show)
     show.set_defaults(handler=_config)
 

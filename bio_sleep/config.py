@@ -270,7 +270,8 @@ def parse_overrides(assignments: list[str] | None) -> dict:
         key, sep, text = assignment.partition("=")
         parts = key.strip().split(".")
         if not sep or not all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for part in parts):
-            raise BioSleepError(f"--set {assignment}: expected KEY=VALUE with a dotted key, e.g. --set sleep.steps=3000")
+            raise BioSleepError(f"--set {assignment}: expected KEY=VALUE with a dotted key, "
+                                "e.g. --set sleep.steps=3000")
         try:
             value = tomllib.loads(f"value = {text.strip()}")["value"]
         except tomllib.TOMLDecodeError:

@@ -178,6 +178,8 @@ STUDY_CASES = {
     "grid_value_repeated": ("study", {**STUDY, "grid": {"decay": [0.99, 0.99]}}, [], "the values [0.99] appear more than once"),
     "point_repeated": ("study", {**STUDY, "grid": {}, "points": [{"decay": 0.99}, {"decay": 0.99}]}, [],
                        "the points {'decay': 0.99} appear more than once"),
+    "grid_parameter_twice": ("study", {**STUDY, "grid": {"decay": [0.99], "sleep.decay": [1.0]}}, [],
+                             "name one parameter twice"),
     "grid_value_nan": ("study", {**STUDY, "grid": {"decay": [float("nan")]}}, [], "grid.decay.0: Input should be a finite"),
     "study_name_parent": ("study", {**STUDY, "name": "../up"}, [], "'../up' is not a plain folder name"),
     "study_experiment_override": ("study", STUDY, ["--set", "experiment.sleep.steps=0"], "sleep.steps: Input should be "
@@ -232,5 +234,5 @@ def test_diverging_sleep_is_an_error_not_a_saved_result(tmp_path, capsys):
     config = _toml(tmp_path, {"output_dir": str(tmp_path / "runs"),
                               "data": {"patches_train_copies": 2, "patches_test_copies": 2},
                               "sleep": {"backend": "torch", "steps": 200, "inc": 1e300}})
-    _fails(["run", config, "--quiet"], "lower sleep.inc and sleep.dec or shorten sleep.steps", tmp_path / "runs", capsys)
+    _fails(["run", config, "--quiet"], "lower sleep.inc and sleep.dec or shorten", tmp_path / "runs", capsys)
     assert not list((tmp_path / "runs").rglob("slept.pt"))

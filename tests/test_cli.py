@@ -28,6 +28,13 @@ def test_set_overrides_are_parsed_as_toml_and_validated(capsys):
     assert config["evaluation"]["noise_levels"] == [0.0, 0.5] and config["name"] == "short"
 
 
+def test_config_prints_a_shipped_example_by_name(capsys):
+    assert main(["config", "mnist_iclr_generalisation"]) == 0
+    assert tomllib.loads(capsys.readouterr().out)["name"] == "mnist_iclr_generalisation"
+    assert main(["config", "no_such_example"]) == 2
+    assert "neither a config file nor a shipped example" in capsys.readouterr().err
+
+
 def test_set_reaches_a_study_experiment_given_by_path(capsys):
     from pathlib import Path
 

@@ -27,8 +27,8 @@ def load_npz(path: str | Path) -> ArrayDataset:
     values, image_shape = _read_arrays(path)
     for key in ("x_train", "x_test"):
         if values[key].dtype.kind not in "biuf" or values[key].ndim < 2 or len(values[key]) == 0:
-            raise BioSleepError(f"{path}: {key} has dtype {values[key].dtype} and shape {values[key].shape}; it must be "
-                                "a non-empty numeric array with one row per sample")
+            raise BioSleepError(f"{path}: {key} has dtype {values[key].dtype} and shape {values[key].shape}; it "
+                                "must be a non-empty numeric array with one row per sample")
     x_train, x_test = (values[k].reshape(len(values[k]), -1).astype(np.float32) for k in ("x_train", "x_test"))
     y_train, y_test = (values[k].reshape(-1) for k in ("y_train", "y_test"))
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
@@ -72,7 +72,8 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], tuple[int, ...] | N
             raise BioSleepError(f"{path} holds object arrays (pickled Python objects), which are not loaded; "
                                 f"store numbers only: {how}") from None
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-            raise BioSleepError(f"{path} is damaged or truncated ({type(error).__name__}); write it again: {how}") from None
+            raise BioSleepError(f"{path} is damaged or truncated ({type(error).__name__}); write it again: "
+                                f"{how}") from None
     if shape is not None and (shape.dtype.kind not in "iu" or shape.ndim != 1):
         raise BioSleepError(f"{path}: image_shape must be a 1-D integer array such as [28, 28], got {shape!r}")
     return values, None if shape is None else tuple(int(v) for v in shape)

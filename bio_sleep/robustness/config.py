@@ -10,7 +10,8 @@ from bio_sleep.attacks.params import PARAMS, BoundaryParams, DeepFoolParams, FGS
 from bio_sleep.config import ExperimentConfig, SleepConfig, _Section, config_from_dict, load_config, with_overrides
 
 # (low, high); TOML gives a list, which strict validation would not take as a tuple.
-Range = Annotated[tuple[float, float], BeforeValidator(lambda value: tuple(value) if isinstance(value, list) else value)]
+Range = Annotated[tuple[float, float],
+                  BeforeValidator(lambda value: tuple(value) if isinstance(value, list) else value)]
 
 
 class AttacksConfig(_Section):
@@ -20,7 +21,8 @@ class AttacksConfig(_Section):
     samples: int | None = Field(None, ge=1, description="Attack the first N test samples (None: all of them).")
     samples_per_attack: dict[str, int] = Field(
         {}, description="Fewer samples for some attacks, e.g. {boundary = 100}: the first N of the attacked samples.")
-    clip: Range | None = Field(None, description="Valid input range; None: [0, 1] for images, the training range for features.")
+    clip: Range | None = Field(
+        None, description="Valid input range; None: [0, 1] for images, the training range for features.")
     workers: int = Field(1, ge=1, description="Processes sharing the Boundary attack's images (same results as 1).")
     fgsm: FGSMParams = FGSMParams()
     deepfool: DeepFoolParams = DeepFoolParams()
@@ -79,7 +81,8 @@ class DefencesConfig(_Section):
 
 class StudyConfig(_Section):
     repeats: int = Field(1, ge=1, description="Seeds seed, seed+1, ...: networks retrained per seed; tables give mean ± sd.")
-    paper_table: Literal["patches", "mnist", "cub200"] | None = Field(None, description="Whose paper numbers to print beside ours.")
+    paper_table: Literal["patches", "mnist", "cub200"] | None = Field(
+        None, description="Whose paper numbers to print beside ours.")
     init_range: float | None = Field(None, gt=0, description="Weights U(-r, r) for distillation's fresh networks; None: model.init.")
 
 

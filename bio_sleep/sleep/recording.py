@@ -75,10 +75,10 @@ class SleepRecording:
                 lines.append(f"WARNING: layer {row['layer']} never spiked, so sleep changed nothing after it: "
                              "lower its threshold or raise alpha_scale / max_rate")
             elif row["status"] == "near-silent":
-                lines.append(f"WARNING: layer {row['layer']} is near-silent ({row['spikes']} spikes from {row['neurons']} "
-                             f"neurons in {self.steps} steps, under {NEAR_SILENT_SPIKES_PER_NEURON:g} per neuron), so "
-                             "sleep barely changed the weights into it: lower its threshold or raise alpha_scale / "
-                             "max_rate")
+                lines.append(f"WARNING: layer {row['layer']} is near-silent ({row['spikes']} spikes from "
+                             f"{row['neurons']} neurons in {self.steps} steps, under "
+                             f"{NEAR_SILENT_SPIKES_PER_NEURON:g} per neuron), so sleep barely changed the weights "
+                             "into it: lower its threshold or raise alpha_scale / max_rate")
             elif row["status"] == "saturated":
                 lines.append(f"WARNING: layer {row['layer']} is saturated ({row['fraction_per_step']:.0%} of neurons spike "
                              "each step), so STDP mostly depresses: raise its threshold or lower alpha_scale")

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bio_sleep.config import (DataConfig, Levels, RunName, Seed, SleepConfig, TrainingConfig, _Section, config_from_dict,
-                              load_config)
+from bio_sleep.config import (DataConfig, Levels, RunName, Seed, SleepConfig, TrainingConfig, _Section,
+                              config_from_dict, load_config)
 from bio_sleep.evaluation.distortions import DISTORTIONS
 from bio_sleep.models.cnn import build_cnn
 
@@ -58,7 +58,8 @@ class FineTuneConfig(_Section):
 
     epochs: int = Field(10, ge=0)
     learning_rate: float = Field(0.05, gt=0)
-    levels: dict[str, Levels] = Field(description="Per distortion, the levels of its distorted copies (six in the paper).")
+    levels: dict[str, Levels] = Field(
+        description="Per distortion, the levels of its distorted copies (six in the paper).")
 
 
 class GradientExpansionConfig(_Section):

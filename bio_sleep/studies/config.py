@@ -94,7 +94,8 @@ class ExecutionConfig(_Section):
 class StudyConfig(_Section):
     name: RunName = "study"
     experiment: Experiment
-    grid: dict[str, Levels] = Field(default_factory=dict, description="parameter -> values; the points are all combinations")
+    grid: dict[str, Levels] = Field(default_factory=dict,
+                                    description="parameter -> values; the points are all combinations")
     points: list[dict[str, float]] = Field(default_factory=list, description="or an explicit list of points")
     evaluation: StudyEvaluation = StudyEvaluation()
     execution: ExecutionConfig = ExecutionConfig()
@@ -109,10 +110,12 @@ class StudyConfig(_Section):
         names = list(self.grid) or sorted({name for point in self.points for name in point})
         for name in names:
             check_parameter(name, self.experiment)
+        if len({canonical(name) for name in names}) < len(names):
+            raise ValueError(f"the parameters {names} name one parameter twice (with and without 'sleep.'); keep one")
         if self.points and any(set(point) != set(self.points[0]) for point in self.points):
             raise ValueError("every point of the list must set the same parameters")
         canonical_points = [tuple(sorted((canonical(k), v) for k, v in point.items())) for point in self.points]
-        repeated = sorted({dict(p).__repr__() for p in canonical_points if canonical_points.count(p) > 1})
+        repeated = sorted({repr(dict(p)) for p in canonical_points if canonical_points.count(p) > 1})
         if repeated:
             raise ValueError(f"the points {', '.join(repeated)} appear more than once; list each point once")
         return self
