@@ -285,15 +285,23 @@ def parse_overrides(assignments: list[str] | None) -> dict:
     return overrides
 
 
-def merged(values: dict, overrides: dict) -> dict:
+def merged(values: dict | list, overrides: dict) -> dict | list:
     """``values`` (a config's dict; a config object inside it is taken as its dict) with ``overrides`` laid over
-    it, table by table."""
+    it, table by table; in a list, a key that is an index replaces that element (``sleep.thresholds.1``)."""
+    if isinstance(values, list):
+        result = list(values)
+        for key, value in overrides.items():
+            if not (key.isdigit() and int(key) < len(result)):
+                raise BioSleepError(f"'{key}' is not an index of the list {values} (0..{len(values) - 1})")
+            result[int(key)] = merged(result[int(key)], value) if isinstance(value, dict) else value
+        return result
     result = dict(values)
     for key, value in overrides.items():
         current = result.get(key)
         if isinstance(current, BaseModel):
             current = current.model_dump()
-        result[key] = merged(current, value) if isinstance(value, dict) and isinstance(current, dict) else value
+        nested = isinstance(value, dict) and isinstance(current, dict | list)
+        result[key] = merged(current, value) if nested else value
     return result
 
 

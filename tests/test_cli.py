@@ -28,6 +28,14 @@ def test_set_overrides_are_parsed_as_toml_and_validated(capsys):
     assert config["evaluation"]["noise_levels"] == [0.0, 0.5] and config["name"] == "short"
 
 
+def test_set_replaces_one_element_of_a_list(capsys):
+    assert main(["config", "mnist_iclr_generalisation", "--set", "sleep.thresholds.1=0.5"]) == 0
+    thresholds = tomllib.loads(capsys.readouterr().out)["sleep"]["thresholds"]
+    assert len(thresholds) == 3 and thresholds[1] == 0.5
+    assert main(["config", "mnist_iclr_generalisation", "--set", "sleep.thresholds.3=0.5"]) == 2
+    assert "'3' is not an index of the list" in capsys.readouterr().err
+
+
 def test_config_prints_a_shipped_example_by_name(capsys):
     assert main(["config", "mnist_iclr_generalisation"]) == 0
     assert tomllib.loads(capsys.readouterr().out)["name"] == "mnist_iclr_generalisation"
