@@ -24,7 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--weights", help=".nc with weight_before_<k>/weight_after_<k> (bio_sleep.analysis.weights_dataset)")
     parser.add_argument("--image-shape", type=_image_shape, help="draw first-layer input weights as images, e.g. 28x28")
     parser.add_argument("--bin-steps", type=int, default=10, help="bin width in steps for spike-count correlations")
-    parser.set_defaults(handler=run, kept="interrupted; the files printed above are complete")
+    parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
 

@@ -30,7 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_data_root(parser, "data.root of the config")
     parser.add_argument("--samples", type=int, default=100,
                         help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)")
-    parser.set_defaults(handler=run, kept="interrupted; the files printed above are complete")
+    parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
 

@@ -30,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--spiking-samples", type=_positive, default=500,
                         help="test images shown to the spiking network (plasticity off)")
     parser.add_argument("--steps-per-image", type=_positive, default=10, help="time steps each image is shown")
-    parser.set_defaults(handler=run, uses_brian2=True, kept="interrupted; the files printed above are complete")
+    parser.set_defaults(handler=run, uses_brian2=True,
+                        kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
 
