@@ -84,5 +84,5 @@ def test_cli_help_lists_options(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     output = capsys.readouterr().out
-    for option in ["--data-root", "--output-dir", "--seed", "--backend", "--quiet"]:
+    for option in ["--data-root", "--out", "--set", "--seed", "--backend", "--quiet"]:
         assert option in output

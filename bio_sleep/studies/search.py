@@ -16,11 +16,12 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bio_sleep.config import config_from_dict, config_to_toml, read_toml
+from bio_sleep.config import RunName, Seed, config_from_dict, config_to_toml
 from bio_sleep.errors import BioSleepError
 from bio_sleep.run_folder import RunFolder
 from bio_sleep.studies.config import (ExecutionConfig, Experiment, SleepConfig, StudyEvaluation, _Section, apply_point,
-                                      canonical, check_parameter, with_experiment_loaded)
+                                      canonical, check_parameter, check_range, read_with_overrides,
+                                      with_experiment_loaded)
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_state, run_points
 
@@ -46,7 +47,7 @@ class ParameterRange(_Section):
 
 
 class SearchConfig(_Section):
-    name: str = "search"
+    name: RunName = "search"
     experiment: Experiment
     parameters: dict[str, ParameterRange] = Field(min_length=1)
     objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy, "
@@ -56,14 +57,15 @@ class SearchConfig(_Section):
     sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
     population_size: int = Field(8, ge=2, description="NSGA-II generation size")
     trials: int = Field(20, ge=1)
-    seed: int = 0
+    seed: Seed = 0
     storage: str = Field("", description="Optuna storage URL; empty: SQLite search.db in the output folder")
     execution: ExecutionConfig = ExecutionConfig()
 
     @model_validator(mode="after")
     def _valid(self):
-        for name in self.parameters:
+        for name, bounds in self.parameters.items():
             check_parameter(name, self.experiment)
+            check_range(name, bounds.low, bounds.high, self.experiment)
         if self.evaluation.split != "validation":
             raise ValueError("evaluation.split must be 'validation': a search must never be scored on the test set")
         allowed = {"accuracy_clean", "mean_distorted_accuracy"} | {f"accuracy_{d}" for d in self.evaluation.distortions}
@@ -90,10 +92,11 @@ def search_from_dict(values: dict, source: str = "search", base: Path | None = N
     return config_from_dict(with_experiment_loaded(values, base), source, SearchConfig)
 
 
-def load_search(path) -> SearchConfig:
-    """Read and validate a search TOML."""
+def load_search(path, overrides: dict | None = None) -> SearchConfig:
+    """Read and validate a search TOML (``overrides`` as in ``bio_sleep.config.load_config``)."""
     path = Path(path)
-    return search_from_dict(read_toml(path, "experiments/study_search_patches.toml"), str(path), path.parent)
+    values = read_with_overrides(path, "experiments/study_search_patches.toml", overrides)
+    return search_from_dict(values, str(path), path.parent)
 
 
 def _sampler(search: SearchConfig):
