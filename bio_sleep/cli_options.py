@@ -14,7 +14,7 @@ def add_set(parser, example: str = "sleep.steps=3000") -> None:
 
 
 def add_out(parser, help: str, *, required: bool = False) -> None:
-    """``--out DIR``, the output folder of every subcommand (formerly also --output-dir and --output)."""
+    """``--out DIR``, the output folder of every subcommand."""
     parser.add_argument("--out", required=required, help=help)
 
 
