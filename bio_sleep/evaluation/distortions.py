@@ -18,6 +18,7 @@ from skimage.util import random_noise
 from torchvision.transforms.v2.functional import gaussian_blur
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.evaluation.levels import DISTORTION_NAMES
 
 
 def _noise(mode: str, key: str):
@@ -48,13 +49,7 @@ DISTORTIONS = {
 }
 
 
-# CF-style description of each distortion's intensity coordinate.
-LEVEL_ATTRIBUTES = {
-    "gaussian_noise": {"long_name": "variance of the added zero-mean Gaussian noise", "units": "1"},
-    "gaussian_blur": {"long_name": "standard deviation of the Gaussian blur kernel", "units": "pixel"},
-    "salt_and_pepper": {"long_name": "fraction of pixels replaced by 0 or 1", "units": "1"},
-    "speckle": {"long_name": "variance of the multiplicative noise", "units": "1"},
-}
+assert tuple(DISTORTIONS) == DISTORTION_NAMES, "a distortion needs its entry in evaluation.levels"
 
 
 def distort(x: torch.Tensor, distortion: str, level: float, *, seed: int = 0, image_shape=None) -> torch.Tensor:

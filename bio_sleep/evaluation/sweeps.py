@@ -5,7 +5,8 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from bio_sleep.evaluation.distortions import LEVEL_ATTRIBUTES, distort
+from bio_sleep.evaluation.distortions import distort
+from bio_sleep.evaluation.levels import LEVEL_ATTRIBUTES
 from bio_sleep.models.training import accuracy
 
 

@@ -64,11 +64,11 @@ class FineTuningConfig(_Section):
 
     @model_validator(mode="after")
     def _known_distortions(self):
-        from bio_sleep.evaluation import DISTORTIONS
+        from bio_sleep.evaluation.levels import DISTORTION_NAMES
 
-        unknown = sorted(set(self.distortions) - set(DISTORTIONS))
+        unknown = sorted(set(self.distortions) - set(DISTORTION_NAMES))
         if unknown:
-            raise ValueError(f"defences.fine_tuning.distortions names {unknown}; choose from {sorted(DISTORTIONS)}")
+            raise ValueError(f"defences.fine_tuning.distortions names {unknown}; choose from {sorted(DISTORTION_NAMES)}")
         return self
 
 

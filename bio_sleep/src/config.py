@@ -6,10 +6,18 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bio_sleep.config import (DataConfig, Levels, RunName, Seed, SleepConfig, TrainingConfig, _Section,
-                              config_from_dict, load_config)
-from bio_sleep.evaluation.distortions import DISTORTIONS
-from bio_sleep.models.cnn import build_cnn
+from bio_sleep.config import (
+    DataConfig,
+    Levels,
+    RunName,
+    Seed,
+    SleepConfig,
+    TrainingConfig,
+    _Section,
+    config_from_dict,
+    load_config,
+)
+from bio_sleep.evaluation.levels import DISTORTION_NAMES
 
 
 class ImageDataConfig(DataConfig):
@@ -42,6 +50,10 @@ class CnnModelConfig(_Section):
             p = spec.get("p", 0.5)
             if spec.get("type") == "dropout" and not (type(p) in (int, float) and 0 <= p < 1):
                 raise ValueError(f"model layer {index} (dropout): p = {p!r} must be a number in [0, 1)")
+        from bio_sleep.models.cnn import (
+            build_cnn,  # torch, only when an SRC config is read
+        )
+
         build_cnn(self.layers, tuple(self.input_shape))  # raises BioSleepError naming the bad layer
         return self
 
@@ -93,11 +105,11 @@ class SrcExperimentConfig(_Section):
 
     @model_validator(mode="after")
     def _sections_present(self):
-        unknown = [d for d in self.evaluation.sweeps if d not in DISTORTIONS]
+        unknown = [d for d in self.evaluation.sweeps if d not in DISTORTION_NAMES]
         if self.finetune is not None:
-            unknown += [d for d in self.finetune.levels if d not in DISTORTIONS]
+            unknown += [d for d in self.finetune.levels if d not in DISTORTION_NAMES]
         if unknown:
-            raise ValueError(f"unknown distortions {unknown}; choose from {sorted(DISTORTIONS)}")
+            raise ValueError(f"unknown distortions {unknown}; choose from {sorted(DISTORTION_NAMES)}")
         if {"grad_exp", "grad_exp_fff"} & set(self.models) and self.gradient_expansion is None:
             raise ValueError("models grad_exp / grad_exp_fff need a [gradient_expansion] section with alphas")
         if {"finetune", "finetune_all"} & set(self.models) and self.finetune is None:

@@ -64,14 +64,14 @@ class StudyEvaluation(_Section):
 
     @model_validator(mode="after")
     def _known(self):
-        from bio_sleep.evaluation import DISTORTIONS
+        from bio_sleep.evaluation.levels import DISTORTION_NAMES
 
         if self.attack is not None and self.attack not in STUDY_ATTACKS:
             raise ValueError(f"unknown attack '{self.attack}' in [evaluation]; studies support {list(STUDY_ATTACKS)} "
                              "(the ICLR paper's FGSM score); leave attack unset for no attack score")
-        unknown = sorted(set(self.distortions) - set(DISTORTIONS))
+        unknown = sorted(set(self.distortions) - set(DISTORTION_NAMES))
         if unknown:
-            raise ValueError(f"unknown distortion(s) {unknown}; choose from {sorted(DISTORTIONS)}")
+            raise ValueError(f"unknown distortion(s) {unknown}; choose from {sorted(DISTORTION_NAMES)}")
         if any(not levels for levels in self.distortions.values()):
             raise ValueError("every distortion needs at least one level")
         if self.split == "validation" and self.validation_samples < 1:
