@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from bio_sleep.converters import SleepDynamics
-from bio_sleep.converters.brian_network import Architecture, brian_network_for
+from bio_sleep.sleep.brian2_network import Architecture, brian_network_for
 from bio_sleep.sleep.reference import run_reference
+from bio_sleep.sleep.simulator import BuildPlan
 from helpers import small_network, small_raster
 
 
@@ -42,8 +43,7 @@ def assert_identical(reference, brian):
 def test_brian2_equals_torch_reference(target, rule):
     network, raster = small_network(), small_raster(300)
     dynamics = SleepDynamics(0.95, 0.01, 0.003, rule, "above")
-    arch = Architecture(network.sizes, len(raster), 0.001, rule, "above", (True, True, True), True, target,
-                        record_potentials=WATCHED)
+    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True, WATCHED), len(raster), target)
     brian = brian_network_for(arch)
 
     reference = run_reference(network, dynamics, raster, record_trains=True, record_potentials=WATCHED, progress=False)
