@@ -191,7 +191,8 @@ class CompiledNetwork:
 
 
 def compiled_network(key: str, description: str, build, progress: bool) -> tuple[CompiledNetwork, float]:
-    """The cached build of ``key``, made by ``build(directory) -> manifest`` if missing; (network, build seconds).
+    """The cached build of ``key``, made by ``build(directory) -> manifest`` if missing; (network, seconds spent
+    building it or waiting for another process's build of it).
 
     Two processes asking for one missing key build it once: the second waits on the lock, then uses it.
     """
@@ -200,9 +201,10 @@ def compiled_network(key: str, description: str, build, progress: bool) -> tuple
     target = folder / key
     if (target / MANIFEST).exists():
         return CompiledNetwork(folder, key), 0.0
+    start = time.perf_counter()
     with _locked(folder / f"{key}.lock", fcntl.LOCK_EX):
         if (target / MANIFEST).exists():   # built by another process while this one waited
-            return CompiledNetwork(folder, key), 0.0
+            return CompiledNetwork(folder, key), time.perf_counter() - start
         building = folder / f"{key}.building-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         try:
