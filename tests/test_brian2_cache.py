@@ -107,3 +107,20 @@ def test_a_new_process_runs_the_cached_build_without_brian2_and_parallel_runs_do
     assert fresh["brian2"] is False and fresh["compile"] == 0.0
     assert fresh["spikes"] == sequential[0][1].spikes_per_step.tolist()
     assert fresh["w"] == sequential[0][0].weights[0].sum()
+
+
+def test_the_cache_key_tells_apart_what_changes_the_generated_code():
+    from bio_sleep.converters import AvgPool, Pool, SleepDynamics
+    from bio_sleep.sleep.brian2_network import Architecture, cache_key
+    from bio_sleep.sleep.simulator import BuildPlan
+    from conv_fixtures import small_conv_network
+
+    dynamics, plan = SleepDynamics(0.9, 0.01, 0.01), BuildPlan((True, False, True, True))
+
+    def key(pool_kind=Pool, steps=300, plan=plan):
+        network = small_conv_network(pool_kind=pool_kind)
+        return cache_key(Architecture.of(network, dynamics, plan, steps, "cpp_standalone"))
+
+    keys = {key(), key(AvgPool), key(steps=400), key(plan=BuildPlan((True, False, True, False))),
+            key(plan=BuildPlan((True, False, True, True), record_trains=True))}
+    assert len(keys) == 5 and key() == key()

@@ -31,7 +31,6 @@ by Brian2 and only the (cheap) Python objects are rebuilt.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import platform
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from bio_sleep import equations
 from bio_sleep.converters.spiking_network import Connection, SleepDynamics, SpikingNetwork
 from bio_sleep.converters.unrolling import synapse_list
 from bio_sleep.sleep.brian2_cache import CompiledNetwork, compile_project, compiled_network
@@ -51,7 +51,7 @@ from bio_sleep.sleep.recording import SleepRecording
 # code must round exactly as the torch reference does.
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math"]
 # The files whose text is generated code: a change to any of them is a new cache key.
-_CODE_SOURCES = [Path(__file__), *sorted((Path(__file__).resolve().parents[2] / "equations").glob("*.py"))]
+_CODE_SOURCES = [Path(__file__), *sorted(Path(equations.__file__).parent.glob("*.py"))]
 
 
 @dataclass(frozen=True)
@@ -228,9 +228,9 @@ def cache_key(arch: Architecture) -> str:
     from importlib.metadata import version
 
     compiler = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    parts = {"arch": repr(dataclasses.astuple(arch)), "brian2": version("brian2"), "compiler": compiler,
-             "flags": COMPILE_ARGS, "machine": platform.machine(),
-             "code": [hashlib.sha256(path.read_bytes()).hexdigest() for path in _CODE_SOURCES]}
+    # repr names each connection's kind (a tuple of the fields would not tell Pool from AvgPool).
+    parts = {"arch": repr(arch), "brian2": version("brian2"), "compiler": compiler, "flags": COMPILE_ARGS,
+             "machine": platform.machine(), "code": [hashlib.sha256(p.read_bytes()).hexdigest() for p in _CODE_SOURCES]}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
