@@ -42,6 +42,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bio_sleep import equations
+from bio_sleep.converters import spiking_network, unrolling
 from bio_sleep.converters.spiking_network import Connection, SleepDynamics, SpikingNetwork
 from bio_sleep.converters.unrolling import synapse_list
 from bio_sleep.sleep.brian2_cache import CompiledNetwork, compile_project, compiled_network
@@ -50,8 +51,10 @@ from bio_sleep.sleep.recording import SleepRecording
 # No -ffast-math and no contraction into fused multiply-adds: the generated
 # code must round exactly as the torch reference does.
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math"]
-# The files whose text is generated code: a change to any of them is a new cache key.
-_CODE_SOURCES = [Path(__file__), *sorted(Path(equations.__file__).parent.glob("*.py"))]
+# The files that make the generated code and its static arrays (the unrolled synapses): a change to any of
+# them is a new cache key.
+_CODE_SOURCES = [Path(__file__), Path(unrolling.__file__), Path(spiking_network.__file__),
+                 *sorted(Path(equations.__file__).parent.glob("*.py"))]
 
 
 @dataclass(frozen=True)
