@@ -1,34 +1,42 @@
-"""The ``bio-sleep`` command line."""
+"""The ``bio-sleep`` command line.
+
+Building the parser imports only argparse (``--help`` and ``config`` start at once); each subcommand imports
+what it needs when it runs. ``main`` is the one place that turns a BioSleepError into ``bio-sleep: error: ...``
+(exit 2) and Ctrl-C into a line saying what was kept (exit 130).
+"""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from bio_sleep.analysis.cli import add_parser as add_analyse_parser
 from bio_sleep.analysis.cnn_cli import add_parser as add_analyse_cnn_parser
 from bio_sleep.analysis.run_cli import add_parser as add_analyse_run_parser
+from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 from bio_sleep.errors import BioSleepError
 from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
 from bio_sleep.studies.cli import add_parser as add_study_parsers
+
+# The example configs of a source checkout, which `bio-sleep config NAME` prints by name.
+EXAMPLES = Path(__file__).resolve().parents[1] / "experiments"
+# What a subcommand interrupted by Ctrl-C leaves behind, unless it says otherwise (set_defaults(kept=...)).
+NOTHING_KEPT = "interrupted; nothing was written"
 
 
 def _run(args) -> None:
     from bio_sleep.config import default_config, load_config, with_overrides
     from bio_sleep.pipeline import run_experiment
 
-    config = load_config(args.config) if args.config else default_config()
-    overrides = {}
-    if args.data_root:
-        overrides["data"] = {"root": args.data_root}
-    if args.output_dir:
-        overrides["output_dir"] = args.output_dir
-    if args.seed is not None:
-        overrides["seed"] = args.seed
-    if args.backend:
-        overrides["sleep"] = {"backend": args.backend}
-    if overrides:
-        config = with_overrides(config, overrides)
+    overrides = overrides_of(args, {"data.root": args.data_root, "output_dir": args.out, "seed": args.seed,
+                                    "sleep.backend": args.backend})
+    if args.config:
+        config = load_config(args.config, overrides=overrides)
+    else:
+        config = with_overrides(default_config(), overrides, "--set") if overrides else default_config()
     outcome = run_experiment(config, progress=not args.quiet)
     summary = outcome.summary
     print("\nclean accuracy: " + ", ".join(f"{k} {v:.4f}" for k, v in summary["accuracy_clean"].items()))
@@ -40,37 +48,64 @@ def _run(args) -> None:
     print(f"results, plot, models and config in {outcome.folder}")
 
 
-def load_any_config(path):
-    """A run, study, search, SRC or robustness config, told apart by its sections."""
-    from bio_sleep.config import load_config, read_toml
-    from bio_sleep.studies.config import experiment_kind
+def load_any_config(path, overrides: dict | None = None):
+    """A run, study, search, SRC or robustness config, told apart by its sections; ``overrides`` as in
+    ``bio_sleep.config.load_config``."""
+    from bio_sleep.config import experiment_kind, load_config, read_toml
 
     sections = read_toml(path, "experiments/patches.toml")
     if "grid" in sections or "points" in sections:
         from bio_sleep.studies.config import load_study
-        return load_study(path)
+        return load_study(path, overrides)
     if "parameters" in sections:
         from bio_sleep.studies.search import load_search
-        return load_search(path)
+        return load_search(path, overrides)
     if experiment_kind(sections) == "cnn":
         from bio_sleep.src.config import load_src_config
-        return load_src_config(path)
+        return load_src_config(path, overrides)
     if {"attacks", "defences", "study"} & sections.keys():
         from bio_sleep.robustness.config import load_robustness_config
-        return load_robustness_config(path)
-    return load_config(path)
+        return load_robustness_config(path, overrides)
+    return load_config(path, overrides=overrides)
+
+
+def shipped_config(name: str) -> Path:
+    """``name`` as a path, or the shipped example ``experiments/<name>.toml`` of a source checkout."""
+    path = Path(name)
+    if path.exists() or path.suffix or len(path.parts) > 1:
+        return path
+    if (EXAMPLES / f"{name}.toml").is_file():
+        return EXAMPLES / f"{name}.toml"
+    names = sorted(p.stem for p in EXAMPLES.glob("*.toml"))
+    raise BioSleepError(f"'{name}' is neither a config file nor a shipped example; give a path to a .toml file"
+                        + (f" or one of {', '.join(names)}" if names else ""))
 
 
 def _config(args) -> None:
-    from bio_sleep.config import config_to_toml, default_config
+    from bio_sleep.config import config_to_toml, default_config, with_overrides
 
-    print(config_to_toml(load_any_config(args.config) if args.config else default_config()), end="")
+    overrides = overrides_of(args)
+    if args.config:
+        config = load_any_config(shipped_config(args.config), overrides)
+    else:
+        config = with_overrides(default_config(), overrides, "--set") if overrides else default_config()
+    print(config_to_toml(config), end="")
+
+
+def _version() -> str:
+    try:
+        return version("bio-sleep")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bio-sleep",
-        description="Give a trained bias-free ReLU network a sleep phase simulated in Brian2 and measure its robustness.")
+        description="Give a trained bias-free ReLU network a sleep phase simulated in Brian2 and measure its "
+                    "robustness. Start a config with `bio-sleep config > my.toml`, or "
+                    "`bio-sleep config NAME > my.toml` from a shipped example or any file.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -81,18 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "results.nc, accuracy.png and summary.json into a new folder under output_dir.")
     run.add_argument("config", nargs="?", help="experiment TOML (default: the embedded Patches experiment, "
                                                "identical to experiments/patches.toml)")
-    run.add_argument("--data-root", help="folder holding MNIST/raw/*.gz etc. (overrides data.root; "
-                                         "default $BIO_SLEEP_DATA, then ~/.cache/bio_sleep/data)")
-    run.add_argument("--output-dir", help="where the run folder is created (overrides output_dir; default runs/)")
+    add_set(run, "sleep.steps=3000 --set training.epochs=1")
+    add_data_root(run)
+    add_out(run, "where the run folder is created (overrides output_dir; default runs/)")
     run.add_argument("--seed", type=int, help="seed for initialisation, sample order, sleep input and distortions")
     run.add_argument("--backend", choices=["brian2", "torch"], help="sleep simulator (overrides sleep.backend)")
-    run.add_argument("--quiet", action="store_true", help="no progress bars")
-    run.set_defaults(handler=_run)
+    add_quiet(run)
+    run.set_defaults(handler=_run, uses_brian2=True,
+                     kept="interrupted; the run was not finished: its folder (if created) has no summary.json")
 
     show = commands.add_parser("config", help="print a config with every default filled in",
                                description="Print the embedded default config, or the given one (run, study, search, "
-                                           "SRC or robustness) with defaults filled in.")
-    show.add_argument("config", nargs="?", help="any bio-sleep TOML (default: the embedded Patches experiment)")
+                                           "SRC or robustness) with defaults filled in and --set applied; "
+                                           "`bio-sleep config > my.toml` starts a new config.")
+    show.add_argument("config", nargs="?", help="any bio-sleep TOML, or the name of a shipped example such as "
+                                                "mnist_iclr_generalisation (default: the embedded Patches experiment)")
+    add_set(show)
     show.set_defaults(handler=_config)
 
     add_analyse_parser(commands)
@@ -104,15 +143,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ctrl_c_raises() -> None:
+    """Make SIGINT raise KeyboardInterrupt wherever it comes, also once Brian2 is imported (every sleep imports it).
+
+    Brian2 installs a SIGINT handler at import that, while a network runs, only asks the simulation to stop
+    after the current step (a standalone binary never hears of it when the signal goes to this process alone:
+    the first Ctrl-C was ignored), and otherwise calls the handler it found, which fails with a TypeError when
+    that was SIG_IGN (a process started in the background). So: Python's own handler first, for Brian2 to find,
+    and Brian2's stop-after-this-step behaviour off.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    from brian2 import prefs
+
+    prefs.core.stop_on_keyboard_interrupt = False
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether ``error`` was caused by Ctrl-C (Brian2's runtime targets wrap the KeyboardInterrupt they meet)."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__
+    return False
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "uses_brian2", False):
+            _ctrl_c_raises()
         return args.handler(args) or 0
     except BioSleepError as error:
         print(f"bio-sleep: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if not _interrupted(error):
+            raise
+        print(f"\nbio-sleep: {getattr(args, 'kept', NOTHING_KEPT)}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("\nbio-sleep: interrupted; files already written in the run folder are complete", file=sys.stderr)
+        print(f"\nbio-sleep: {getattr(args, 'kept', NOTHING_KEPT)}", file=sys.stderr)
         return 130
 
 

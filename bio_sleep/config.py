@@ -7,18 +7,44 @@ same as ``experiments/patches.toml``.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bio_sleep.errors import BioSleepError
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """The base of every config section: unknown keys, NaN/inf floats, booleans or floats given for integers
+    and strings given for numbers are all errors (strict: a TOML ``steps = true`` is not 1 step)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+def _plain_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise ValueError(f"'{name}' is not a plain folder name (letters, digits, '.', '_', '-'; no '/' or '..'): "
+                         "it names the output folder inside output_dir")
+    return name
+
+
+def _distinct(values: list) -> list:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"the values {repeated} appear more than once; list each value once")
+    return values
+
+
+# The name of a run (or study, search) folder: one path component.
+RunName = Annotated[str, AfterValidator(_plain_name)]
+# numpy's and torch's seeds are unsigned 32-bit integers at the narrowest.
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="Random seed, 0 .. 2**32 - 1.")]
+# Levels of a sweep: each computed once, so each listed once.
+Levels = Annotated[list[float], AfterValidator(_distinct)]
 
 
 class DataConfig(_Section):
@@ -65,9 +91,10 @@ class SleepConfig(_Section):
 
     backend: Literal["brian2", "torch"] = "brian2"
     brian2_target: Literal["cpp_standalone", "cython"] = "cpp_standalone"
-    torch_device: str = "cpu"
+    torch_device: str = Field("cpu", description="torch backend's device: cpu, cuda or cuda:N (needs CUDA), mps.")
     torch_dtype: Literal["float64", "float32"] = "float64"
-    steps: int = Field(3000, ge=1, description="Sleep duration in time steps.")
+    steps: int = Field(3000, ge=1, le=10**7, description="Sleep duration in time steps (at most 10^7: the input "
+                       "raster is held in memory).")
     dt: float = Field(0.001, gt=0, description="Time step in seconds.")
     max_rate: float = Field(16.0, gt=0, description="Maximum input firing rate f_max in Hz.")
     spike_probability: Literal["paper", "authors"] = Field(
@@ -89,27 +116,50 @@ class SleepConfig(_Section):
     record_potentials: dict[str, list[int]] = Field(
         {}, description="Membrane potentials recorded every step, by layer name: {hidden_1 = [0, 7], output = [3]}.")
 
+    @field_validator("torch_device")
+    @classmethod
+    def _known_device(cls, device: str) -> str:
+        if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
+            raise ValueError(f"torch_device = '{device}' is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        if device.startswith("cuda"):
+            import torch
+
+            available = torch.cuda.device_count()
+            index = int(device.partition(":")[2] or 0)
+            if index >= available:
+                raise ValueError(f"torch_device = '{device}' but this machine has {available} CUDA device(s); "
+                                 "use torch_device = 'cpu'")
+        return device
+
+    @property
+    def probability_factor(self) -> float:
+        """Spike probability per step of an input of value 1 per Hz and second: 1 (paper) or 2 (authors' code)."""
+        return 2.0 if self.spike_probability == "authors" else 1.0
+
+    @property
+    def input_probability(self) -> float:
+        """Spike probability per step of an input of value 1."""
+        return self.probability_factor * self.max_rate * self.dt
+
     @model_validator(mode="after")
     def _check_ranges(self):
         if not 0.0 < self.decay <= 1.0:
             raise ValueError(f"decay must lie in (0, 1], got {self.decay}; 1 means no leak")
         if any(t <= 0 for t in self.thresholds):
             raise ValueError(f"every threshold must be > 0, got {self.thresholds}")
-        factor = 2.0 if self.spike_probability == "authors" else 1.0
-        p = factor * self.max_rate * self.dt
-        if p > 1.0:
+        if self.input_probability > 1.0:
             raise ValueError(
-                f"max_rate * dt gives a spike probability of {p:.3g} per step (> 1); "
-                f"lower max_rate below {1.0 / (factor * self.dt):.4g} Hz or shorten dt")
+                f"max_rate * dt gives a spike probability of {self.input_probability:.3g} per step (> 1); "
+                f"lower max_rate below {1.0 / (self.probability_factor * self.dt):.4g} Hz or shorten dt")
         return self
 
 
 class EvaluationConfig(_Section):
     """Distortion sweeps; images are clipped to [0, 1] after distortion."""
 
-    noise_levels: list[float] = Field([0.0, 0.1, 0.3, 0.5, 0.7, 0.9])
+    noise_levels: Levels = Field([0.0, 0.1, 0.3, 0.5, 0.7, 0.9])
     noise_level_is: Literal["variance", "std"] = Field("variance", description="How noise_levels are read (the authors' code: variance).")
-    blur_sigmas: list[float] = Field([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    blur_sigmas: Levels = Field([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
     batch_size: int = Field(1000, ge=1)
 
     @model_validator(mode="after")
@@ -122,8 +172,8 @@ class EvaluationConfig(_Section):
 class ExperimentConfig(_Section):
     """Everything one run needs; the file written next to its results."""
 
-    name: str = "patches"
-    seed: int = 0
+    name: RunName = "patches"
+    seed: Seed = 0
     output_dir: str = "runs"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
@@ -148,20 +198,43 @@ class ExperimentConfig(_Section):
         return self
 
 
+def experiment_kind(experiment) -> str:
+    """'cnn' for an SRC experiment (its model is a list of ``layers``), else 'fc'; takes a config or its dict."""
+    model = experiment.get("model", {}) if isinstance(experiment, dict) else experiment.model
+    return "cnn" if ("layers" in model if isinstance(model, dict) else hasattr(model, "layers")) else "fc"
+
+
 def default_config() -> ExperimentConfig:
     """The embedded default: the Patches toy experiment."""
     return ExperimentConfig()
 
 
+# The fix for the strict checks whose pydantic message names only the problem.
+FIXES = {
+    "int_type": "; write a whole number such as 3000 (no decimal point; true/false are not numbers)",
+    "int_from_float": "; write a whole number such as 3000 (no decimal point)",
+    "float_type": "; write a number such as 0.5 (true/false and text are not numbers)",
+    "finite_number": "; NaN and infinity are not allowed: give a finite number",
+    "string_type": "; write text in quotes",
+    "bool_type": "; write true or false",
+}
+
+
 def _explain(error: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration in {source}:"]
+    problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
-            lines.append(f"  - unknown key '{where}': remove it or check its spelling (see `bio-sleep run --help`)")
+            problems.append(f"unknown key '{where}': remove it or check its spelling (`bio-sleep config` prints "
+                            "every key)")
+        elif item["type"] in ("value_error", "assertion_error"):
+            problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"  - {where}: {item['msg']}")
-    return "\n".join(lines)
+            hint = FIXES.get(item["type"], "")
+            problems.append(f"{where}: {item['msg']} (got {item['input']!r}){hint}")
+    if len(problems) == 1:
+        return f"invalid configuration in {source}: {problems[0]}"
+    return "\n  - ".join([f"invalid configuration in {source}:", *problems])
 
 
 def config_from_dict(values: dict, source: str = "config", kind: type[BaseModel] = ExperimentConfig):
@@ -178,26 +251,71 @@ def read_toml(path: str | Path, example: str = "experiments/patches.toml") -> di
     if not path.is_file():
         raise BioSleepError(f"config file {path} does not exist; pass the path of a .toml file such as {example}")
     try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
+        values = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise BioSleepError(f"{path} is not valid TOML: {error}") from None
+    if not values:
+        # An empty file would otherwise silently run the default experiment.
+        raise BioSleepError(f"{path} holds no settings; a minimal config names the experiment and its data, e.g. "
+                            f"name = \"my_run\" and [data] dataset = \"mnist\"; start from a complete one with "
+                            f"`bio-sleep config > my.toml` or `bio-sleep config {example} > my.toml`")
+    return values
 
 
-def load_config(path: str | Path, kind: type[BaseModel] = ExperimentConfig, example: str = "experiments/patches.toml"):
-    """Read and validate a TOML config as ``kind`` (an ExperimentConfig by default)."""
-    return config_from_dict(read_toml(path, example), str(path), kind)
+def parse_overrides(assignments: list[str] | None) -> dict:
+    """``["sleep.steps=3000", "data.root=/data"]`` as nested ``{"sleep": {"steps": 3000}, ...}``; each value is
+    read as a TOML value (3000, 0.5, true, [1.0, 2.0], "text"), a bare word that is not one as a string."""
+    overrides: dict = {}
+    for assignment in assignments or ():
+        key, sep, text = assignment.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for part in parts):
+            raise BioSleepError(f"--set {assignment}: expected KEY=VALUE with a dotted key, "
+                                "e.g. --set sleep.steps=3000")
+        try:
+            value = tomllib.loads(f"value = {text.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        table = overrides
+        for part in parts[:-1]:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise BioSleepError(f"--set {assignment} conflicts with another --set of '{part}'")
+        table[parts[-1]] = value
+    return overrides
 
 
-def with_overrides(config, overrides: dict):
+def merged(values: dict | list, overrides: dict) -> dict | list:
+    """``values`` (a config's dict; a config object inside it is taken as its dict) with ``overrides`` laid over
+    it, table by table; in a list, a key that is an index replaces that element (``sleep.thresholds.1``)."""
+    if isinstance(values, list):
+        result = list(values)
+        for key, value in overrides.items():
+            if not (key.isdigit() and int(key) < len(result)):
+                raise BioSleepError(f"'{key}' is not an index of the list {values} (0..{len(values) - 1})")
+            result[int(key)] = merged(result[int(key)], value) if isinstance(value, dict) else value
+        return result
+    result = dict(values)
+    for key, value in overrides.items():
+        current = result.get(key)
+        if isinstance(current, BaseModel):
+            current = current.model_dump()
+        nested = isinstance(value, dict) and isinstance(current, dict | list)
+        result[key] = merged(current, value) if nested else value
+    return result
+
+
+def load_config(path: str | Path, kind: type[BaseModel] = ExperimentConfig, example: str = "experiments/patches.toml",
+                overrides: dict | None = None):
+    """Read and validate a TOML config as ``kind`` (an ExperimentConfig by default), ``overrides`` (nested, as
+    from ``parse_overrides``) applied before validation."""
+    return config_from_dict(merged(read_toml(path, example), overrides or {}), str(path), kind)
+
+
+def with_overrides(config, overrides: dict, source: str = "overrides"):
     """A copy of ``config`` (of the same config class) with nested ``{"sleep": {"decay": 0.99}}``-style
-    values replaced, re-validated."""
-    merged = config.model_dump()
-    for section, values in overrides.items():
-        if isinstance(values, dict) and isinstance(merged.get(section), dict):
-            merged[section].update(values)
-        else:
-            merged[section] = values
-    return config_from_dict(merged, "overrides", type(config))
+    values replaced, re-validated: the one way to change a validated config."""
+    return config_from_dict(merged(config.model_dump(), overrides), source, type(config))
 
 
 def config_to_toml(config: BaseModel) -> str:

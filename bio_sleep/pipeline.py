@@ -1,12 +1,13 @@
 """One experiment end to end: train, sleep, evaluate, write everything into one run folder.
 
 Each stage writes its files as soon as it finishes (config first, then the
-control model, the slept model and recording, then the evaluation), so an
-interrupted run keeps what it finished.
+control model, the slept model and recording, then the evaluation), each
+atomically and listed in the run folder's manifest, so an interrupted run
+keeps what it finished and never leaves a half-written file.
 """
 from __future__ import annotations
 
-import json
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from bio_sleep.data import ArrayDataset, load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep
 from bio_sleep.models import build_fc, train
+from bio_sleep.run_folder import RunFolder
 from bio_sleep.sleep import sleep_model
 
 
@@ -30,14 +32,19 @@ class RunOutcome:
 
 
 def new_run_folder(config: ExperimentConfig) -> Path:
-    """``<output_dir>/<name>-<timestamp>``, created; never reuses an existing folder."""
+    """``<output_dir>/<name>-<timestamp>``, created; never reuses an existing folder (nor one a concurrent run made)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path(config.output_dir) / f"{config.name}-{stamp}"
-    folder, suffix = base, 1
-    while folder.exists():
-        folder, suffix = Path(f"{base}-{suffix}"), suffix + 1
-    folder.mkdir(parents=True)
-    return folder
+    for suffix in itertools.count():
+        folder = base if suffix == 0 else Path(f"{base}-{suffix}")
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            if folder.is_dir():
+                continue  # taken by an earlier or a concurrent run
+        except OSError:
+            pass  # output_dir is a file or not writable: RunFolder names the problem
+        return folder
 
 
 def check_compatible(config: ExperimentConfig, data: ArrayDataset) -> None:
@@ -70,23 +77,28 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
     """Train a control network, sleep it, evaluate both; return the run folder and a summary."""
     data = load_dataset(config.data)
     check_compatible(config, data)
-    folder = new_run_folder(config)
-    (folder / "config.toml").write_text(config_to_toml(config))
+    with RunFolder(new_run_folder(config), {"command": "run", "config": config.model_dump(mode="json")}, "run") as run:
+        return _run_into(config, data, run, progress, log)
+
+
+def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, progress: bool, log) -> RunOutcome:
+    folder = run.root
+    run.write_text("config.toml", config_to_toml(config))
     log(f"run folder: {folder}")
     timings = {}
 
     start = time.perf_counter()
     control = train_control(config, data, progress)
     timings["train_s"] = time.perf_counter() - start
-    torch.save(control.state_dict(), folder / "control.pt")
+    run.write_torch("control.pt", control.state_dict())
 
     slept = sleep_model(control, data.x_train, config.sleep, seed=config.seed, image_shape=data.image_shape,
                         progress=progress)
     timings["sleep_compile_s"], timings["sleep_simulate_s"] = slept.compile_seconds, slept.simulate_seconds
-    torch.save(slept.model.state_dict(), folder / "slept.pt")
+    run.write_torch("slept.pt", slept.model.state_dict())
     recording = slept.recording.to_dataset(attrs={"config": config_to_toml(config), "backend": config.sleep.backend})
-    recording.to_netcdf(folder / "sleep_recording.nc")
-    weights_dataset(slept.before.weights, slept.after.weights).to_netcdf(folder / "weights.nc")
+    run.write_netcdf("sleep_recording.nc", recording)
+    run.write_netcdf("weights.nc", weights_dataset(slept.before.weights, slept.after.weights))
     log(slept.recording.summary())
 
     start = time.perf_counter()
@@ -99,8 +111,8 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
                              progress=progress)
     timings["evaluate_s"] = time.perf_counter() - start
     results.attrs["config"] = config_to_toml(config)
-    results.to_netcdf(folder / "results.nc")
-    plot_accuracy_sweep(results, folder / "accuracy.png", title=f"{config.name}: control vs sleep")
+    run.write_netcdf("results.nc", results)
+    run.write("accuracy.png", lambda p: plot_accuracy_sweep(results, p, title=f"{config.name}: control vs sleep"))
 
     summary = {
         "folder": str(folder),
@@ -111,5 +123,5 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
     for name in sweeps:
         table = results[f"accuracy_{name}"]
         summary[f"mean_accuracy_{name}"] = {n: float(table.sel(network=n).mean()) for n in results.network.values}
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+    run.write_json("summary.json", summary)
     return RunOutcome(folder, summary)

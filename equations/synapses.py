@@ -11,8 +11,9 @@ f(w) = 2 (1 - sigmoid(w / 0.001)): about 2 for w < -0.005, 1 at 0, about 0 for
 w > 0.005, so positive weights are nearly frozen. Presynaptic spikes add the
 synapse's weight to the postsynaptic ``I``.
 """
-import numpy as np
 from brian2 import check_units, implementation
+
+from bio_sleep.equations.weight_factor import CPP_CODE, CYTHON_CODE, weight_factor
 
 SYNAPSE = """
 w : 1                      # weight, the torch weight itself (scaled by alpha on the postsynaptic side)
@@ -27,39 +28,13 @@ ON_POST = {
     "weight_dependent": "w += (inc * s_pre - dec * (1 - s_pre)) * stdp_weight_factor(w)",
 }
 
-# Width of the sigmoid in the authors' factor.
-FACTOR_WIDTH = 0.001
 
-
-@implementation("cpp", """
-double stdp_weight_factor(double w) {
-    return 2.0 * (1.0 - 1.0 / (1.0 + exp(-w / 0.001)));
-}
-""")
-@implementation("cython", """
-cdef double stdp_weight_factor(double w):
-    return 2.0 * (1.0 - 1.0 / (1.0 + exp(-w / 0.001)))
-""")
+@implementation("cpp", CPP_CODE)
+@implementation("cython", CYTHON_CODE)
 @check_units(w=1, result=1)
 def stdp_weight_factor(w):
-    """f(w) = 2 (1 - sigmoid(w / 0.001)); the implementations above spell out the same operations."""
-    return stdp_weight_factor_numpy(w)
-
-
-def stdp_weight_factor_numpy(w):
-    """The factor with numpy, whose float64 exp is the C library's, as in Brian2's generated code.
-
-    The same operations in the same order, computed in place in one new array.
-    """
-    x = np.array(w, dtype=np.float64)
-    np.negative(x, out=x)
-    np.divide(x, FACTOR_WIDTH, out=x)
-    np.exp(x, out=x)
-    np.add(1.0, x, out=x)
-    np.divide(1.0, x, out=x)
-    np.subtract(1.0, x, out=x)
-    np.multiply(2.0, x, out=x)
-    return x
+    """f(w) = 2 (1 - sigmoid(w / 0.001)), the same operations in every implementation (see ``weight_factor``)."""
+    return weight_factor(w)
 
 
 # Convolutions: every unrolled synapse reads one element of a shared kernel

@@ -64,3 +64,34 @@ def test_invalid_toml(tmp_path):
     path.write_text("[sleep\nsteps = 3")
     with pytest.raises(BioSleepError, match="not valid TOML"):
         load_config(path)
+
+
+def test_the_spike_probability_is_derived_once_by_the_config():
+    from bio_sleep.config import SleepConfig
+    from bio_sleep.sleep.input_spikes import probability_scale
+
+    for convention in ("paper", "authors"):
+        sleep = SleepConfig(max_rate=40.0, dt=0.001, spike_probability=convention)
+        assert sleep.input_probability == probability_scale(40.0, 0.001, convention)
+    assert SleepConfig(max_rate=40.0, spike_probability="authors").input_probability == pytest.approx(0.08)
+
+
+def test_every_config_section_shares_one_strict_base():
+    from pydantic import BaseModel
+
+    from bio_sleep.attacks.params import PARAMS
+    from bio_sleep.config import ExperimentConfig, _Section
+    from bio_sleep.robustness.config import RobustnessConfig
+    from bio_sleep.src.config import SrcExperimentConfig
+    from bio_sleep.studies.config import StudyConfig
+    from bio_sleep.studies.search import SearchConfig
+
+    def sections(model):
+        yield model
+        for field in model.model_fields.values():
+            for kind in getattr(field.annotation, "__args__", (field.annotation,)):
+                if isinstance(kind, type) and issubclass(kind, BaseModel):
+                    yield from sections(kind)
+
+    for root in (ExperimentConfig, RobustnessConfig, SrcExperimentConfig, StudyConfig, SearchConfig, *PARAMS.values()):
+        assert all(issubclass(section, _Section) for section in sections(root)), root

@@ -80,3 +80,61 @@ def test_mnist_loads_offline_without_writing_into_the_data_root(tmp_path):
     assert data.x_train.shape == (100, 784) and data.x_test.shape == (50, 784)
     assert 0.0 <= float(data.x_train.min()) and float(data.x_train.max()) <= 1.0
     assert sorted(p.name for p in (root / "MNIST" / "raw").iterdir()) == sorted(p.name for p in (SHARED_MNIST / "raw").iterdir())
+
+
+def _mnist_root(root, damage=None):
+    """A data root linking the shared MNIST archives, ``damage`` (a name) replaced by a truncated copy."""
+    (root / "MNIST" / "raw").mkdir(parents=True)
+    for archive in (SHARED_MNIST / "raw").glob("*.gz"):
+        target = root / "MNIST" / "raw" / archive.name
+        if archive.name == damage:
+            target.write_bytes(archive.read_bytes()[:-100])
+        else:
+            target.symlink_to(archive)
+    return root
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no shared MNIST copy")
+def test_mnist_archives_are_checked_against_their_source_and_the_cache_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+    good = _mnist_root(tmp_path / "good")
+    truncated = _mnist_root(tmp_path / "truncated", damage="t10k-labels-idx1-ubyte.gz")
+
+    def load(root):
+        return load_dataset(DataConfig(dataset="mnist", root=str(root), train_samples=10, test_samples=10))
+
+    # a truncated .gz is reported as corrupt (not as "not found ... Error downloading"), and nothing is cached
+    with pytest.raises(BioSleepError, match="corrupt file .*truncated/MNIST/raw/t10k-labels-idx1-ubyte.gz "
+                                            "\\(checksum mismatch.*delete .*or pass another root"):
+        load(truncated)
+    assert not (tmp_path / "cache" / "extracted" / "MNIST" / "raw").is_dir() or not any(
+        (tmp_path / "cache" / "extracted" / "MNIST" / "raw").iterdir())
+    expected = load(good).y_test
+    # the cache now holds extracted MNIST: it never serves a root that fails the check, nor an empty one
+    with pytest.raises(BioSleepError, match="corrupt file .*truncated"):
+        load(truncated)
+    (tmp_path / "partial" / "MNIST" / "raw").mkdir(parents=True)
+    (tmp_path / "partial" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").symlink_to(
+        SHARED_MNIST / "raw" / "t10k-labels-idx1-ubyte.gz")
+    with pytest.raises(BioSleepError, match="but not .*train-images.*needs all 4 archives"):
+        load(tmp_path / "partial")
+    with pytest.raises(BioSleepError, match="MNIST not found under"):
+        load(tmp_path / "empty")
+    # a damaged extracted file in the cache is extracted again, with a warning
+    cached = tmp_path / "cache" / "extracted" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    cached.write_bytes(cached.read_bytes()[:20])
+    with pytest.warns(UserWarning, match="t10k-labels-idx1-ubyte is damaged"):
+        assert load(good).y_test.tolist() == expected.tolist()
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="no shared MNIST copy")
+def test_damaged_extracted_mnist_files_are_named(tmp_path):
+    import gzip
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for archive in (SHARED_MNIST / "raw").glob("*.gz"):
+        with gzip.open(archive) as source:
+            (raw / archive.name.removesuffix(".gz")).write_bytes(source.read()[:1000])   # truncated extraction
+    with pytest.raises(BioSleepError, match="extracted MNIST files in .* cannot be read"):
+        load_dataset(DataConfig(dataset="mnist", root=str(tmp_path)))

@@ -2,15 +2,17 @@
 
 The project's strongest correctness test: same weights bit for bit, same spike
 counts per neuron and per step, same membrane potentials of watched neurons, for both STDP rules and both Brian2 targets,
-and again after a rerun of the compiled network with new parameter values.
-(The authors' v >= threshold condition is covered in test_src_brian_equality.py.)
+and again after a rerun of the compiled network with new parameter values;
+and on a dyadic network whose potentials land exactly on thresholds, so that
+the spike condition (v > threshold or the authors' v >= threshold) is pinned
+on both sides. The weight factor alone is checked in test_weight_factor.py.
 """
 import dataclasses
 
 import numpy as np
 import pytest
 
-from bio_sleep.converters import SleepDynamics
+from bio_sleep.converters import SleepDynamics, SpikingNetwork
 from bio_sleep.sleep.brian2_network import Architecture, brian_network_for
 from bio_sleep.sleep.reference import run_reference
 from bio_sleep.sleep.simulator import BuildPlan
@@ -28,10 +30,11 @@ def assert_identical(reference, brian):
     for count_a, count_b in zip(rec_a.spike_counts, rec_b.spike_counts):
         np.testing.assert_array_equal(count_a, count_b)
     np.testing.assert_array_equal(rec_a.spikes_per_step, rec_b.spikes_per_step)
-    assert rec_a.potentials.keys() == rec_b.potentials.keys()
-    for layer, (neurons_a, values_a) in rec_a.potentials.items():
-        np.testing.assert_array_equal(neurons_a, rec_b.potentials[layer][0])
-        assert np.array_equal(values_a, rec_b.potentials[layer][1]), f"potentials of layer {layer} differ"
+    potentials_a, potentials_b = rec_a.potentials or {}, rec_b.potentials or {}
+    assert potentials_a.keys() == potentials_b.keys()
+    for layer, (neurons_a, values_a) in potentials_a.items():
+        np.testing.assert_array_equal(neurons_a, potentials_b[layer][0])
+        assert np.array_equal(values_a, potentials_b[layer][1]), f"potentials of layer {layer} differ"
     for (steps_a, units_a), (steps_b, units_b) in zip(rec_a.spike_trains, rec_b.spike_trains):
         order_a, order_b = np.lexsort((units_a, steps_a)), np.lexsort((units_b, steps_b))
         np.testing.assert_array_equal(steps_a[order_a], steps_b[order_b])
@@ -60,3 +63,28 @@ def test_brian2_equals_torch_reference(target, rule):
                                    progress=False),
                      brian.run(retuned, changed, raster, progress=False))
 
+
+
+def _dyadic_network(seed: int = 5) -> SpikingNetwork:
+    """Weights in multiples of 1/8, unit alphas and dyadic thresholds: every potential is exact in float64,
+    so potentials land exactly on a threshold often and the spike condition (> or >=) decides."""
+    rng = np.random.default_rng(seed)
+    sizes = (32, 16, 12, 6)
+    weights = tuple(rng.integers(-3, 6, (n_post, n_pre)) / 8.0 for n_pre, n_post in zip(sizes[:-1], sizes[1:]))
+    return SpikingNetwork(weights, (1.0, 1.0, 1.0), (1.0, 0.75, 0.5))
+
+
+@pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
+@pytest.mark.parametrize("condition", ["above", "at_or_above"])
+def test_spike_condition_pinned_where_potentials_hit_the_threshold(condition, target):
+    """Potentials exactly on a threshold: both sides must apply the same comparison (a swapped > / >= breaks this)."""
+    network, raster = _dyadic_network(), small_raster(200, 32, seed=3)
+    # decay 1/2 halves exactly; inc and dec are dyadic, so STDP keeps the weights exact too.
+    dynamics = SleepDynamics(0.5, 1 / 64, 1 / 128, "constant", condition)
+    other = dataclasses.replace(dynamics, spike_condition="at_or_above" if condition == "above" else "above")
+    reference = run_reference(network, dynamics, raster, record_trains=True, progress=False)
+    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True), len(raster), target)
+    assert_identical(reference, brian_network_for(arch).run(network, dynamics, raster, progress=False))
+    _, other_recording = run_reference(network, other, raster, progress=False)
+    assert not np.array_equal(reference[1].spikes_per_step, other_recording.spikes_per_step), \
+        "no potential landed on a threshold: the test would not pin the comparison"

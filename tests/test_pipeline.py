@@ -29,6 +29,19 @@ def test_patches_run_writes_every_result(tmp_path):
     summary = json.loads((outcome.folder / "summary.json").read_text())
     assert summary["accuracy_clean"]["control"] == pytest.approx(1.0)
     assert summary["sleep_layers"][1]["spikes"] > 0
+    # every file was written atomically and is listed complete, with its size and checksum
+    listed = json.loads((outcome.folder / "manifest.json").read_text())["files"]
+    assert set(listed) == files - {"manifest.json", ".lock"}
+    assert all(entry["bytes"] == (outcome.folder / name).stat().st_size for name, entry in listed.items())
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_training(tmp_path, monkeypatch):
+    import bio_sleep.pipeline
+
+    monkeypatch.setattr(bio_sleep.pipeline, "train_control", lambda *a: pytest.fail("trained"))
+    (tmp_path / "runs").write_text("")
+    with pytest.raises(BioSleepError, match="cannot use .*runs.* as an output folder"):
+        run_experiment(small_patches(tmp_path / "runs"), progress=False, log=lambda *_: None)
 
 
 def test_same_seed_same_results(tmp_path):
@@ -71,5 +84,5 @@ def test_cli_help_lists_options(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     output = capsys.readouterr().out
-    for option in ["--data-root", "--output-dir", "--seed", "--backend", "--quiet"]:
+    for option in ["--data-root", "--out", "--set", "--seed", "--backend", "--quiet"]:
         assert option in output

@@ -35,3 +35,11 @@ def test_summary_flags_silent_and_saturated_layers():
     assert statuses == ["ok", "silent", "saturated"]
     summary = recording.summary()
     assert "layer hidden_1 never spiked" in summary and "layer output is saturated" in summary
+
+
+def test_a_layer_with_fewer_spikes_than_neurons_is_near_silent():
+    """A handful of spikes over the whole sleep is not 'ok': STDP barely touched the weights into that layer."""
+    per_step = np.array([[5, 5, 5, 5], [1, 0, 2, 0], [4, 4, 4, 4]])
+    recording = SleepRecording((10, 4, 10), 0.001, per_step, [np.ones(10), np.array([3, 0, 0, 0]), np.ones(10)])
+    assert [row["status"] for row in recording.layer_report()] == ["ok", "near-silent", "ok"]
+    assert "layer hidden_1 is near-silent (3 spikes from 4 neurons in 4 steps" in recording.summary()

@@ -8,6 +8,7 @@ import xarray as xr
 from bio_sleep.errors import BioSleepError
 from bio_sleep.robustness import load_robustness_config, robustness_config_from_dict, run_study
 from bio_sleep.robustness.study import prepare
+from bio_sleep.run_folder import RunFolder
 
 TINY_SLEEP = {"backend": "torch", "steps": 200}
 
@@ -52,9 +53,25 @@ def test_patches_study_writes_numbers_table_figures_and_config(tmp_path):
     assert set(sweeps.network.values) == {"control", "distillation", "fine_tuning_gaussian_noise",
                                           "fine_tuning_gaussian_blur", "sleep"}
     assert load_robustness_config(folder / "config.toml").attacks.samples == 4
-    # a rerun reuses the finished attacks in parts/ and gives the same table numbers
-    again = run_study(patches_config(), output_dir=tmp_path / "run", progress=False)
+    # a rerun reuses the finished attacks in parts/ and gives the same table numbers; the three files a kill during
+    # writing left in the old format (48 bytes, variables missing, the last variable never written: NaN) are
+    # recomputed, one warning each
+    parts = folder / "parts"
+    (parts / "seed0_fgsm_control.nc").write_bytes((parts / "seed0_fgsm_control.nc").read_bytes()[:48])
+    xr.load_dataset(parts / "seed0_deepfool_sleep.nc").drop_vars(["l2", "distance"]).to_netcdf(
+        parts / "seed0_deepfool_sleep.nc")
+    unwritten = xr.load_dataset(parts / "seed0_boundary_control.nc")
+    unwritten["l2"][:] = np.nan
+    with RunFolder(folder, patches_config().model_dump(mode="json", exclude={"output_dir"}), "config") as listed:
+        listed.write_netcdf("parts/seed0_boundary_control.nc", unwritten)   # listed complete, yet damaged
+    with pytest.warns(UserWarning) as warned:
+        again = run_study(patches_config(), output_dir=tmp_path / "run", progress=False)
+    damaged = sorted(str(w.message).split(" is damaged")[0].split("/")[-1] for w in warned if "damaged" in str(w.message))
+    assert damaged == ["seed0_boundary_control.nc", "seed0_deepfool_sleep.nc", "seed0_fgsm_control.nc"]
+    assert "l2 is NaN for samples classified correctly" in " ".join(str(w.message) for w in warned)
+    assert (parts / "seed0_fgsm_control.nc.corrupt").is_file()
     assert xr.load_dataset(again / "summary.nc").score.equals(summary.score)
+    assert "eta" in xr.load_dataset(parts / "seed0_fgsm_control.nc")
     with pytest.raises(BioSleepError, match="different config"):
         run_study(patches_config(seed=1), output_dir=tmp_path / "run", progress=False)
 

@@ -26,8 +26,19 @@ def test_image_folder_loads_and_caches(tmp_path, monkeypatch):
     first = np.asarray(Image.open(folder / "train" / "cat" / "0.png"))
     assert np.allclose(data.x_train[0].reshape(3, 4, 4).permute(1, 2, 0).numpy() * 255, first)
     assert len(list((tmp_path / "cache" / "decoded").glob("*.npz"))) == 1
-    (folder / "train" / "cat" / "0.png").unlink()       # the cache is used: no decoding, no error
-    assert load_image_folder(folder, "toy").x_train.shape == (6, 48)
+    import bio_sleep.data.image_folder as image_folder
+
+    decode = image_folder._decode_split
+    monkeypatch.setattr(image_folder, "_decode_split", lambda *a: pytest.fail("decoded again"))
+    assert load_image_folder(folder, "toy").x_train.shape == (6, 48)   # the cache is used: no decoding
+    monkeypatch.setattr(image_folder, "_decode_split", decode)
+    (folder / "train" / "cat" / "0.png").unlink()       # a changed folder is decoded again, never served stale
+    assert load_image_folder(folder, "toy").x_train.shape == (5, 48)
+    cached = next(p for p in (tmp_path / "cache" / "decoded").glob("*.npz") if p.stat().st_mtime_ns
+                  == max(q.stat().st_mtime_ns for q in (tmp_path / "cache" / "decoded").glob("*.npz")))
+    cached.write_bytes(cached.read_bytes()[:48])        # a damaged cache file is decoded again, with a warning
+    with pytest.warns(UserWarning, match="damaged"):
+        assert load_image_folder(folder, "toy").x_train.shape == (5, 48)
 
 
 def test_unequal_class_sets_are_rejected(tmp_path, monkeypatch):

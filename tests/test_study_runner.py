@@ -95,11 +95,13 @@ def test_fgsm_score_uses_the_evaluation_split_only(tmp_path):
 
     from bio_sleep.attacks import run_attack
     from bio_sleep.data import ArrayDataset
+    from bio_sleep.run_folder import RunFolder
     from bio_sleep.studies.runner import control_state
 
     evaluation = _fgsm_evaluation()
     study = _study(evaluation=evaluation.model_dump())
-    model = build_model(EXPERIMENT, control_state(study, tmp_path, progress=False))
+    with RunFolder(tmp_path, {"study_hash": study.fingerprint()}) as folder:
+        model = build_model(EXPERIMENT, control_state(study, folder, progress=False))
     data = load_data(EXPERIMENT)
     # test images outside [0, 1]: attacking them would raise, so the validation score proves they were not touched
     poisoned = ArrayDataset("p", data.x_train, data.y_train, data.x_test + 5.0, data.y_test, data.image_shape, 4)

@@ -37,6 +37,25 @@ def test_search_runs_resumes_and_writes_a_runnable_best_config(tmp_path):
     assert (tmp_path / "trials.csv").exists() and (tmp_path / "search_history.png").exists()
 
 
+def test_trials_interrupted_by_a_kill_are_run_again_not_counted(tmp_path):
+    import optuna
+
+    search = _search(trials=2)
+    with dask_client(search.execution) as client:
+        run_search(search, tmp_path, progress=False, client=client)
+        # a kill while a trial runs leaves it RUNNING in the storage, its point suggested but never scored
+        storage = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'search.db'}")
+        killed = storage.ask()
+        killed_point = {"thresholds.0": killed.suggest_float("thresholds.0", 0.2, 2.0),
+                        "decay": killed.suggest_float("decay", 0.9, 1.0)}
+        resumed = run_search(_search(trials=3), tmp_path, progress=False, client=client)
+    states = [t.state for t in resumed.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3    # the budget of 3 complete trials is met
+    assert states[killed.number] == optuna.trial.TrialState.FAIL and "error" not in resumed.trials[killed.number].user_attrs
+    rerun = resumed.trials[killed.number + 1]
+    assert rerun.state == optuna.trial.TrialState.COMPLETE and rerun.params == killed_point   # the same point, re-run
+
+
 FGSM_EVALUATION = {"split": "validation", "validation_samples": 8, "attack": "fgsm", "attack_samples": 5,
                    "fgsm": {"eta_max": 0.6, "eta_step": 0.02}}
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.plotting import DPI, model_name
 
 
 def attention_maps(model: nn.Module, layer: nn.Module, inputs: torch.Tensor, target=None) -> torch.Tensor:
@@ -51,11 +52,13 @@ def plot_attention(inputs: torch.Tensor, maps: dict, path, samples: int = 6) -> 
         axes[0, col].imshow(images[col], cmap="gray")
         for row, (name, model_maps) in enumerate(maps.items(), start=1):
             axes[row, col].imshow(images[col], cmap="gray")
-            axes[row, col].imshow(model_maps[col].numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1)
-            axes[row, 0].set_ylabel(name, fontsize=8)
+            overlay = axes[row, col].imshow(model_maps[col].numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1)
+            axes[row, 0].set_ylabel(model_name(name), fontsize=8)
+    axes[0, 0].set_ylabel("input", fontsize=8)
     for ax in axes.ravel():
         ax.set_xticks([]), ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    if maps:
+        fig.colorbar(overlay, ax=axes.ravel().tolist(), shrink=0.8, label="Grad-CAM attention (per image, 0-1)")
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Path(path)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from bio_sleep.cli_options import add_out
 from bio_sleep.errors import BioSleepError
 
 
@@ -19,11 +20,11 @@ def _image_shape(text: str) -> tuple[int, ...]:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("analyse", help="plots and statistics of a sleep recording (netCDF)")
     parser.add_argument("recording", help="recording .nc written from SleepRecording.to_dataset()")
-    parser.add_argument("--out", required=True, help="folder for the PNGs and spike_statistics.csv")
+    add_out(parser, "folder for the PNGs and spike_statistics.csv", required=True)
     parser.add_argument("--weights", help=".nc with weight_before_<k>/weight_after_<k> (bio_sleep.analysis.weights_dataset)")
     parser.add_argument("--image-shape", type=_image_shape, help="draw first-layer input weights as images, e.g. 28x28")
     parser.add_argument("--bin-steps", type=int, default=10, help="bin width in steps for spike-count correlations")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
 

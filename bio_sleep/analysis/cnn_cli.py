@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bio_sleep.cli_options import add_data_root, add_out, add_set, overrides_of
 from bio_sleep.errors import BioSleepError
 
 
@@ -22,13 +23,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "for state dicts of one architecture.")
     parser.add_argument("--model", type=_model_spec, action="append", required=True, metavar="NAME=PATH",
                         help="a saved state dict; repeat for each model, the first is the reference (e.g. baseline)")
-    parser.add_argument("--out", required=True, help="folder for the CSV, netCDF and PNG files")
+    add_out(parser, "folder for the CSV, netCDF and PNG files", required=True)
     parser.add_argument("--config", help="the config the models were trained with (default: config.toml beside the "
                                          "first model or one folder up, as in a bio-sleep src run)")
-    parser.add_argument("--data-root", help="folder of the test images (overrides data.root of the config)")
+    add_set(parser, "data.test_samples=500")
+    add_data_root(parser, "data.root of the config")
     parser.add_argument("--samples", type=int, default=100,
                         help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
 
@@ -43,7 +45,10 @@ def _config_path(args) -> Path:
 
 
 def run(args) -> int:
+    import torch
+
     from bio_sleep.analysis.cnn_report import analyse_cnn, load_model, read_architecture
+    from bio_sleep.config import with_overrides
 
     names = [name for name, _ in args.model]
     if len(set(names)) != len(names):
@@ -52,7 +57,14 @@ def run(args) -> int:
         raise BioSleepError(f"--samples must be >= 0, got {args.samples}")
     config_path = _config_path(args)
     config = read_architecture(config_path)
+    overrides = overrides_of(args, {"data.root": args.data_root})
+    if overrides:
+        config = with_overrides(config, overrides)
     models = {name: load_model(name, path, config, config_path) for name, path in args.model}
+    for name, model in models.items():
+        if not all(torch.isfinite(p).all() for p in model.state_dict().values()):
+            raise BioSleepError(f"model '{name}' ({dict(args.model)[name]}) holds NaN or infinite weights, so no "
+                                "analysis of it means anything; give a model that trained without diverging")
     images = None
     if args.samples:
         images = _test_images(config, args, config_path)
@@ -68,9 +80,8 @@ def _test_images(config, args, config_path):
 
     from bio_sleep.src.experiment import load_data
 
-    data_config = config.data.model_copy(update={"root": args.data_root}) if args.data_root else config.data
     try:
-        data = load_data(data_config)
+        data = load_data(config.data)
     except BioSleepError as error:
         raise BioSleepError(f"Grad-CAM needs the test images of [data] in {config_path}: {error}\n"
                             "give --data-root, or --samples 0 to skip the attention analysis") from None

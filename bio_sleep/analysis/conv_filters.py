@@ -16,6 +16,7 @@ from scipy import stats
 from torch import nn
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.plotting import model_name, save_figure
 
 
 def conv_layers(model: nn.Module) -> dict[str, nn.Conv2d]:
@@ -80,16 +81,15 @@ def plot_gradient_distributions(models: dict, path, bins: int = 80) -> Path:
 
     names = list(conv_layers(next(iter(models.values()))))
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
-    for name, ax in zip(names, axes[0]):
+    for ordinal, (name, ax) in enumerate(zip(names, axes[0]), start=1):
         for label, model in models.items():
             values = spatial_gradients(conv_layers(model)[name])
             mean, std = stats.norm.fit(values)
-            _, edges, patches = ax.hist(values, bins=bins, density=True, alpha=0.35, label=f"{label} (var {std ** 2:.2e})")
+            _, edges, patches = ax.hist(values, bins=bins, density=True, alpha=0.35,
+                                        label=f"{model_name(label)} (variance {std ** 2:.2e})")
             grid = np.linspace(edges[0], edges[-1], 200)
             ax.plot(grid, stats.norm.pdf(grid, mean, std), color=patches[0].get_facecolor(), alpha=1.0)
-        ax.set(title=f"conv layer {name}", xlabel="spatial gradient")
+        ax.set(title=f"conv layer {ordinal} (module '{name}')", xlabel="spatial gradient of the kernels",
+               ylabel="density")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)

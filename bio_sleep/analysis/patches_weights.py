@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.plotting import model_name, save_figure
 
 ROLES = ("off", "overlap", "on")
 
@@ -61,14 +62,14 @@ def plot_patches_weights(models: dict, prototypes: np.ndarray, path) -> Path:
                 pixels = np.flatnonzero(roles[c] == code)
                 ax.bar(pixels, weights[c, pixels], color=colours[role], width=1.0, label=role)
             ax.axhline(0, color="black", lw=0.5)
-            ax.set_title(f"{name}: output {c}", fontsize=8)
-    axes[0, 0].legend(fontsize=7)
+            ax.set_title(f"{model_name(name)}: output neuron {c}", fontsize=8)
+        axes[row, 0].set_ylabel("weight")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles[:len(ROLES)], [f"{role} pixel of the class" if role != "overlap" else "shared pixel"
+                                      for role in labels[:len(ROLES)]], loc="lower center", ncol=len(ROLES), frameon=False)
     for ax in axes[-1]:
         ax.set_xlabel("input pixel")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path, rect=(0, 0.06, 1, 1))
 
 
 def plot_weight_spread(spread: xr.DataArray, path) -> Path:
@@ -77,11 +78,9 @@ def plot_weight_spread(spread: xr.DataArray, path) -> Path:
 
     names = [str(n) for n in spread["network"].values]
     fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.5))
-    ax.bar(names, spread.mean("class").values, color="tab:blue")
+    ax.bar([model_name(name) for name in names], spread.mean("class").values, color="tab:blue")
     for k, name in enumerate(names):
         ax.plot([k] * spread.sizes["class"], spread.sel(network=name).values, "k.", ms=4)
-    ax.set(ylabel="ON - OFF mean weight", title="weight spread")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    ax.set(ylabel="mean ON-pixel - mean OFF-pixel weight", title="weight spread per network")
+    ax.set_xlabel("bars: mean over output neurons; dots: each output neuron", fontsize=8)
+    return save_figure(fig, path)

@@ -16,6 +16,7 @@ import xarray as xr
 from torch import nn
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.plotting import DPI, model_name, save_figure
 
 
 @torch.no_grad()
@@ -86,14 +87,18 @@ def plot_correlation_differences(dataset: xr.Dataset, condition: str, path) -> P
     networks = [n for n in data["network"].values if n != dataset.attrs["control"]]
     layers = data["layer"].values
     limit = float(np.abs(data.sel(network=networks)).max()) or 1.0
-    fig, axes = plt.subplots(len(layers), len(networks), figsize=(2.6 * len(networks) + 1, 2.4 * len(layers)), squeeze=False)
+    fig, axes = plt.subplots(len(layers), len(networks), figsize=(3.0 * len(networks) + 1.5, 2.8 * len(layers) + 0.6),
+                             squeeze=False, layout="constrained")
     for r, layer in enumerate(layers):
         for c, network in enumerate(networks):
             image = axes[r, c].imshow(data.sel(network=network, layer=layer).values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-            axes[r, c].set_title(f"{network} - {dataset.attrs['control']}, layer {layer}", fontsize=7)
-    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8)
+            axes[r, c].set_title(f"{model_name(network)} - {model_name(dataset.attrs['control'])}\nlayer {layer}",
+                                 fontsize=7)
+            classes = range(data.sizes["class_a"])
+            axes[r, c].set(xlabel="class", ylabel="class", xticks=classes, yticks=classes)
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="difference in class correlation")
     fig.suptitle(f"class correlation difference ({condition} inputs)")
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Path(path)
 
@@ -122,11 +127,8 @@ def plot_digit_specific(values: xr.DataArray, path) -> Path:
     classes = values["class"].values
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for k, network in enumerate(values["network"].values):
-        ax.bar(classes + (k - 0.5) * 0.4, values.sel(network=network).values, width=0.4, label=str(network))
-    ax.set(xlabel="class", ylabel="normalised activation", xticks=classes,
-           title=f"top-{values.attrs['top_k']} class-specific neurons of layer {values.attrs['layer']}")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+        ax.bar(classes + (k - 0.5) * 0.4, values.sel(network=network).values, width=0.4, label=f"{network} sleep")
+    ax.set(xlabel="class", ylabel="mean activation / layer maximum", xticks=classes,
+           title=f"top-{values.attrs['top_k']} class-specific neurons of hidden layer {values.attrs['layer']}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save_figure(fig, path)

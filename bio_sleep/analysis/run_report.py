@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,9 @@ from bio_sleep.analysis.spiking_responses import digit_specific_spike_rates
 from bio_sleep.errors import BioSleepError
 
 
-def load_run(folder, data_root: str | None = None):
-    """(config, data, {"control": model, "sleep": model}) of a run folder written by ``bio-sleep run``."""
+def load_run(folder, overrides: dict | None = None):
+    """(config, data, {"control": model, "sleep": model}) of a run folder written by ``bio-sleep run``; ``overrides``
+    (e.g. ``{"data": {"root": ...}}``) are applied to its config as in ``bio_sleep.config.load_config``."""
     from bio_sleep.config import load_config
     from bio_sleep.data import load_dataset
     from bio_sleep.models import build_fc
@@ -34,18 +36,17 @@ def load_run(folder, data_root: str | None = None):
     missing = [name for name in ("config.toml", "control.pt", "slept.pt") if not (folder / name).is_file()]
     if missing:
         raise BioSleepError(f"{folder} lacks {missing}; give the folder a finished `bio-sleep run` wrote")
-    config = load_config(folder / "config.toml")
-    if data_root is not None:
-        config = config.model_copy(update={"data": config.data.model_copy(update={"root": data_root})})
+    config = load_config(folder / "config.toml", overrides=overrides)
     models = {}
     for name, file in (("control", "control.pt"), ("sleep", "slept.pt")):
         model = build_fc(config.model.widths, config.model.dropout, config.model.output, config.model.init,
                          config.model.init_range)
         try:
             model.load_state_dict(torch.load(folder / file, map_location="cpu", weights_only=True))
-        except (RuntimeError, OSError, ValueError) as error:
+        except (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError) as error:
+            detail = (str(error).splitlines() or [type(error).__name__])[0]
             raise BioSleepError(f"{folder / file} does not load into the network of {folder / 'config.toml'}: "
-                                f"{str(error).splitlines()[0]}") from None
+                                f"{detail}; rerun `bio-sleep run` to write it again") from None
         models[name] = model.eval()
     return config, load_dataset(config.data), models
 
@@ -67,7 +68,6 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
     """Write the analyses into ``out`` (netCDF, CSV, PNG); return the written paths. ``log`` gets notes
     such as a spiking layer that stayed silent (its normalised counts are then all 0)."""
     from bio_sleep.evaluation import distort
-    from bio_sleep.sleep.input_spikes import probability_scale
     from bio_sleep.sleep.run import dynamics_from
 
     out = Path(out)
@@ -88,7 +88,7 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
     if n_hidden:
         sleep = config.sleep
         before, after = spiking_networks(config, data, models)
-        scale = probability_scale(sleep.max_rate, sleep.dt, sleep.spike_probability)
+        scale = sleep.input_probability
         x_spiking, y_spiking = data.x_test[:spiking_samples].numpy(), data.y_test[:spiking_samples].numpy()
         ann, snn = [], []
         for layer in range(1, n_hidden + 1):

@@ -7,6 +7,8 @@ import numpy as np
 import xarray as xr
 
 from bio_sleep.analysis import spikes
+from bio_sleep.errors import BioSleepError
+from bio_sleep.plotting import save_figure
 
 
 def _figure(n_panels: int, height: float = 2.2):
@@ -17,21 +19,28 @@ def _figure(n_panels: int, height: float = 2.2):
 
 
 def _save(plt, fig, path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return save_figure(fig, path)
 
 
 def _layers(dataset: xr.Dataset, layers) -> list[str]:
-    layers = [str(name) for name in dataset["layer"].values] if layers is None else list(layers)
+    """The layers to draw: those asked for, or every layer that spiked (a silent layer's panel would be empty)."""
+    if layers is None:
+        totals = dataset["spikes_per_step"].sum("step")
+        layers = [str(name) for name in dataset["layer"].values if int(totals.sel(layer=name)) > 0]
+        if not layers:
+            raise BioSleepError("no layer spiked during this sleep: there is nothing to plot")
     for layer in layers:
         spikes.check_layer(dataset, layer)
-    return layers
+    return list(layers)
+
+
+def _silent_note(dataset: xr.Dataset, shown: list[str]) -> str:
+    silent = [str(name) for name in dataset["layer"].values if str(name) not in shown]
+    return f"not shown (no spikes): {', '.join(silent)}" if silent else ""
 
 
 def plot_raster(dataset: xr.Dataset, path, layers=None, max_neurons: int = 200) -> Path:
-    """Spike raster per layer (the first ``max_neurons`` neurons of each)."""
+    """Spike raster per layer that spiked (the first ``max_neurons`` neurons of each, as each panel's title says)."""
     spikes.require_trains(dataset, "a raster plot")
     layers = _layers(dataset, layers)
     plt, fig, axes = _figure(len(layers))
@@ -40,8 +49,11 @@ def plot_raster(dataset: xr.Dataset, path, layers=None, max_neurons: int = 200) 
         steps, neurons, size = spikes.layer_spikes(dataset, layer)
         shown = neurons < max_neurons
         ax.scatter(steps[shown] * dt, neurons[shown], s=6, marker="|", color="black", linewidths=0.6)
-        ax.set(ylabel=f"{layer}\nneuron", xlim=(0, dataset.sizes["step"] * dt), ylim=(-0.5, min(size, max_neurons) - 0.5))
+        which = f"neurons 0-{min(size, max_neurons) - 1} of {size}"
+        ax.set(ylabel="neuron index", title=f"{layer}: {which}, {len(steps)} spikes", xlim=(0, dataset.sizes["step"] * dt),
+               ylim=(-0.5, min(size, max_neurons) - 0.5))
     axes[-1].set_xlabel("time (s)")
+    fig.supxlabel(_silent_note(dataset, layers), fontsize=8)
     return _save(plt, fig, path)
 
 
@@ -52,8 +64,9 @@ def plot_population_rate(dataset: xr.Dataset, path, layers=None, window_steps: i
     time = dataset["time"].values
     for layer, ax in zip(layers, axes):
         ax.plot(time, spikes.population_rate(dataset, layer, window_steps), lw=0.8)
-        ax.set(ylabel=f"{layer}\nrate (Hz)")
+        ax.set(ylabel="rate per neuron (Hz)", title=f"{layer}: mean over its neurons, {window_steps}-step window")
     axes[-1].set_xlabel("time (s)")
+    fig.supxlabel(_silent_note(dataset, layers), fontsize=8)
     return _save(plt, fig, path)
 
 
@@ -64,8 +77,8 @@ def plot_rate_distribution(dataset: xr.Dataset, path, layers=None) -> Path:
     for layer, ax in zip(layers, axes):
         rates = spikes.firing_rates(dataset, layer)
         ax.hist(rates, bins=40, color="tab:green")
-        ax.set(ylabel=f"{layer}\nneurons", title=f"{layer}: {np.mean(rates == 0):.0%} silent, mean {rates.mean():.2f} Hz")
-    axes[-1].set_xlabel("firing rate (Hz)")
+        ax.set(ylabel="neurons", title=f"{layer}: {np.mean(rates == 0):.0%} of neurons silent, mean {rates.mean():.2f} Hz")
+    axes[-1].set_xlabel("firing rate over the whole sleep (Hz)")
     return _save(plt, fig, path)
 
 
@@ -94,7 +107,7 @@ def plot_count_correlation(dataset: xr.Dataset, path, layer: str, bin_steps: int
     off_diagonal = matrix[~np.eye(len(matrix), dtype=bool)]
     fig, (map_ax, hist_ax) = plt.subplots(1, 2, figsize=(10, 4))
     image = map_ax.imshow(matrix, cmap="RdBu_r", vmin=-1, vmax=1)
-    fig.colorbar(image, ax=map_ax)
+    fig.colorbar(image, ax=map_ax, label="Pearson correlation of spike counts")
     map_ax.set(title=f"{layer}: spike-count correlation ({bin_steps}-step bins)", xlabel="neuron", ylabel="neuron")
     hist_ax.hist(off_diagonal[np.isfinite(off_diagonal)], bins=50)
     hist_ax.set(xlabel="correlation coefficient", ylabel="pairs", title=f"mean {spikes.mean_off_diagonal(matrix):.3f}")
@@ -110,7 +123,9 @@ def plot_potentials(dataset: xr.Dataset, path) -> Path:
         chosen = dataset["potential"].where(dataset["recorded_layer"] == layer, drop=True)
         for index in range(chosen.sizes["recorded"]):
             ax.plot(time, chosen.isel(recorded=index), lw=0.7, label=f"neuron {int(chosen.recorded_index[index])}")
-        ax.set(ylabel=f"{layer}\nv")
-        ax.legend(fontsize=7, loc="upper right")
+        if "threshold" in dataset and layer in dataset["layer"].values:
+            ax.axhline(float(dataset["threshold"].sel(layer=layer)), color="black", ls="--", lw=0.8, label="threshold")
+        ax.set(ylabel="membrane potential", title=f"{layer} (potential after the step's reset)")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes[-1].set_xlabel("time (s)")
     return _save(plt, fig, path)

@@ -6,8 +6,6 @@ objects so that Elephant's ISI, CV and correlation estimators apply unchanged.
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import xarray as xr
 
@@ -43,19 +41,24 @@ def layer_spikes(dataset: xr.Dataset, layer: str) -> tuple[np.ndarray, np.ndarra
 
 
 def spike_trains(dataset: xr.Dataset, layer: str, neurons=None) -> list:
-    """Neo SpikeTrains (seconds) of ``layer``'s neurons (all, or the given indices)."""
+    """Neo SpikeTrains of ``layer``'s neurons (all, or the given indices), annotated with layer and index.
+
+    Times are in milliseconds: with the usual dt of 1 ms every spike time and
+    bin edge is then an integer, so Elephant's binning needs no rounding
+    corrections (in seconds, 0.001 * k is inexact and Elephant logs a warning per layer).
+    """
     import neo
     import quantities as pq
 
     steps, neuron_ids, size = layer_spikes(dataset, layer)
-    dt = float(dataset.attrs["dt"])
-    t_stop = dataset.sizes["step"] * dt
+    dt_ms = float(dataset.attrs["dt"]) * 1e3
+    t_stop = dataset.sizes["step"] * dt_ms
     neurons = range(size) if neurons is None else neurons
     order = np.argsort(neuron_ids, kind="stable")
     steps, neuron_ids = steps[order], neuron_ids[order]
     bounds = np.searchsorted(neuron_ids, [np.arange(size), np.arange(size) + 1])
-    return [neo.SpikeTrain(np.sort(steps[bounds[0][n]:bounds[1][n]]) * dt, t_stop=t_stop, units=pq.s,
-                           name=f"{layer}[{n}]") for n in neurons]
+    return [neo.SpikeTrain(np.sort(steps[bounds[0][n]:bounds[1][n]]) * dt_ms, t_stop=t_stop, units=pq.ms,
+                           name=f"{layer}[{n}]", layer=layer, neuron=int(n)) for n in neurons]
 
 
 def firing_rates(dataset: xr.Dataset, layer: str) -> np.ndarray:
@@ -105,13 +108,8 @@ def count_correlation(dataset: xr.Dataset, layer: str, bin_steps: int = 10, max_
     active = [n for n in np.argsort(-rates, kind="stable")[:max_neurons] if rates[n] > 0]
     if len(active) < 2:
         raise BioSleepError(f"layer '{layer}' has {len(active)} active neuron(s): a correlation needs at least 2")
-    dt = float(dataset.attrs["dt"])
-    # Spike times are exact multiples of dt, so some fall on bin edges; Elephant
-    # corrects the float rounding there (into the later bin) and logs each time.
-    import elephant.utils
-
-    logging.getLogger(elephant.utils.__file__).setLevel(logging.ERROR)
-    binned = BinnedSpikeTrain(spike_trains(dataset, layer, sorted(active)), bin_size=bin_steps * dt * pq.s)
+    dt_ms = float(dataset.attrs["dt"]) * 1e3
+    binned = BinnedSpikeTrain(spike_trains(dataset, layer, sorted(active)), bin_size=bin_steps * dt_ms * pq.ms)
     with np.errstate(invalid="ignore", divide="ignore"):  # neurons with constant binned counts give NaN
         return correlation_coefficient(binned)
 

@@ -5,6 +5,7 @@ import numpy as np
 import xarray as xr
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.plotting import DPI, save_figure
 
 
 def _as_arrays(weights) -> list[np.ndarray]:
@@ -27,8 +28,8 @@ def weights_dataset(before, after) -> xr.Dataset:
     data = {}
     for k, (b, a) in enumerate(zip(before, after), start=1):
         dims = (f"post_{k}", f"pre_{k}")
-        data[f"weight_before_{k}"] = (dims, b)
-        data[f"weight_after_{k}"] = (dims, a)
+        data[f"weight_before_{k}"] = (dims, b, {"long_name": f"weight layer {k} before sleep (torch units)", "units": "1"})
+        data[f"weight_after_{k}"] = (dims, a, {"long_name": f"weight layer {k} after sleep (torch units)", "units": "1"})
     return xr.Dataset(data, attrs={"weight_layers": len(before)})
 
 
@@ -52,11 +53,10 @@ def plot_weight_change_histograms(pairs, path) -> None:
     for k, ((before, after), ax) in enumerate(zip(pairs, axes[0]), start=1):
         change = (after - before).ravel()
         ax.hist(change, bins=60, color="tab:blue")
-        ax.set(title=f"weights {k}: mean {change.mean():+.3g}", xlabel="after - before", ylabel="synapses")
+        ax.set(title=f"weight layer {k}: mean change {change.mean():+.3g}", xlabel="weight after - before sleep",
+               ylabel="synapses (log scale)")
         ax.set_yscale("log")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_input_weight_images(pairs, path, image_shape, neurons: int = 16) -> None:
@@ -70,14 +70,17 @@ def plot_input_weight_images(pairs, path, image_shape, neurons: int = 16) -> Non
         raise BioSleepError(f"image shape {tuple(image_shape)} does not match {before.shape[1]} inputs")
     shown = min(neurons, before.shape[0])
     rows = [("before", before), ("after", after), ("after - before", after - before)]
-    fig, axes = plt.subplots(3, shown, figsize=(1.2 * shown + 1, 4), squeeze=False)
+    fig, axes = plt.subplots(3, shown, figsize=(1.2 * shown + 2, 4.4), squeeze=False)
     for row, (label, weights) in enumerate(rows):
         limit = np.abs(weights[:shown]).max() or 1.0
         for n in range(shown):
             image = weights[n].reshape(channels, height, width).mean(axis=0)
-            axes[row, n].imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            drawn = axes[row, n].imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
             axes[row, n].set_xticks([]), axes[row, n].set_yticks([])
+            if row == 0:
+                axes[row, n].set_title(f"neuron {n}", fontsize=7)
         axes[row, 0].set_ylabel(label, fontsize=8)
-    fig.suptitle("input weights per neuron of the first layer")
-    fig.savefig(path, dpi=100)
+        fig.colorbar(drawn, ax=list(axes[row]), label="weight", fraction=0.02, pad=0.01)
+    fig.suptitle(f"input weights of the first layer's neurons 0-{shown - 1} (of {before.shape[0]}), one image each")
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)

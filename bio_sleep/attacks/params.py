@@ -3,16 +3,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from bio_sleep.config import _Section
 from bio_sleep.errors import BioSleepError
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FGSMParams(_Params):
+class FGSMParams(_Section):
     """Minimal-perturbation FGSM: eta grows from eta_step in steps of eta_step up to eta_max (authors: 0.005 to 0.4)."""
 
     eta_max: float = Field(0.4, gt=0)
@@ -26,14 +23,14 @@ class FGSMParams(_Params):
         return self
 
 
-class DeepFoolParams(_Params):
+class DeepFoolParams(_Section):
     """DeepFool; ART's ``epsilon`` is the overshoot: x' = x + (1 + overshoot) r (authors: factor 1.05)."""
 
     max_iter: int = Field(100, ge=1)
     overshoot: float = Field(0.05, ge=0)
 
 
-class JSMAParams(_Params):
+class JSMAParams(_Section):
     """ART's saliency map with the paper's caps; see bio_sleep/attacks/jsma.py for how they map onto ART."""
 
     theta: float = Field(0.1, gt=0, description="Increase of a chosen feature per change, as a fraction of the clip range.")
@@ -43,7 +40,7 @@ class JSMAParams(_Params):
     target: Literal["second_most_likely", "random"] = "second_most_likely"
 
 
-class BoundaryParams(_Params):
+class BoundaryParams(_Section):
     """ART's BoundaryAttack from a uniform random start (Brendel et al.)."""
 
     max_iter: int = Field(1000, ge=1, description="Paper: 1000; about 5 s per MNIST image on one core at 1000 (MLP 784-1200-1200-10).")
@@ -56,7 +53,7 @@ class BoundaryParams(_Params):
 PARAMS = {"fgsm": FGSMParams, "deepfool": DeepFoolParams, "jsma": JSMAParams, "boundary": BoundaryParams}
 
 
-def attack_params(name: str, values: dict | _Params | None = None) -> _Params:
+def attack_params(name: str, values: dict | _Section | None = None) -> _Section:
     """The validated parameters of attack ``name``; unknown names or keys raise BioSleepError."""
     if name not in PARAMS:
         raise BioSleepError(f"unknown attack '{name}'; choose from {sorted(PARAMS)}")

@@ -3,13 +3,19 @@
 An image folder holds ``train/<class>/<file>`` and ``test/<class>/<file>``;
 classes are numbered in sorted name order (for CIFAR-10, the official label
 order). A ``cifar10-jpeg.tar.gz`` of that layout in the data root is
-extracted into the cache (never next to the archive). Decoded arrays are
-cached as ``.npz`` so that later runs skip decoding.
+extracted into the cache (never next to the archive), keyed by the archive's
+path, size and modification time. Decoded arrays are cached as ``.npz``, keyed
+by the folder and every file's name, size and modification time, so that
+later runs skip decoding and a changed folder is decoded again; a cached file
+that does not load is decoded again too.
 """
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tarfile
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +24,7 @@ import torch
 from bio_sleep.data.dataset import ArrayDataset
 from bio_sleep.data.torchvision_sets import cache_dir, data_root
 from bio_sleep.errors import BioSleepError
+from bio_sleep.run_folder import write_atomic
 
 ARCHIVE = "cifar10-jpeg.tar.gz"
 
@@ -54,6 +61,37 @@ def _decode_split(split: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarr
     return np.stack(images), np.asarray(labels, dtype=np.int64)
 
 
+def _source_key(*paths: Path) -> str:
+    """A hash of the paths and of every file under them: name, size and modification time."""
+    digest = hashlib.sha1()
+    for path in paths:
+        digest.update(str(path.resolve()).encode())
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            status = file.stat()
+            digest.update(f"{file.relative_to(path) if path.is_dir() else ''}:{status.st_size}:{status.st_mtime_ns};"
+                          .encode())
+    return digest.hexdigest()[:12]
+
+
+DECODED = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _load_decoded(cached: Path) -> dict | None:
+    """The cached arrays, or None when there are none or they are damaged (then decoded again)."""
+    if not cached.is_file():
+        return None
+    try:
+        with np.load(cached) as arrays:
+            values = {k: arrays[k] for k in DECODED}
+        if len(values["x_train"]) != len(values["y_train"]) or len(values["x_test"]) != len(values["y_test"]):
+            raise ValueError("images and labels differ in number")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        warnings.warn(f"cached {cached} is damaged ({error}); decoding the images again", stacklevel=3)
+        cached.unlink()
+        return None
+    return values
+
+
 def load_image_folder(folder: str | Path, name: str = "image_folder") -> ArrayDataset:
     """An ArrayDataset from ``folder/train/<class>/*`` and ``folder/test/<class>/*`` (cached as .npz)."""
     folder = Path(folder)
@@ -62,21 +100,16 @@ def load_image_folder(folder: str | Path, name: str = "image_folder") -> ArrayDa
         only_train, only_test = sorted(set(train_classes) - set(test_classes)), sorted(set(test_classes) - set(train_classes))
         raise BioSleepError(f"{folder}: train and test class folders differ (only in train: {only_train}, only in test: "
                             f"{only_test}); both splits need the same classes so that labels agree")
-    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:12]
-    cached = cache_dir() / "decoded" / f"{name}_{key}.npz"
-    if cached.is_file():
-        with np.load(cached) as arrays:
-            values = {k: arrays[k] for k in arrays}
-    else:
+    cached = cache_dir() / "decoded" / f"{name}_{_source_key(folder)}.npz"
+    values = _load_decoded(cached)
+    if values is None:
         x_train, y_train = _decode_split(folder / "train", train_classes)
         x_test, y_test = _decode_split(folder / "test", test_classes)
         if x_train.shape[1:] != x_test.shape[1:]:
             raise BioSleepError(f"{folder}: train images are {x_train.shape[1:]}, test images {x_test.shape[1:]}; they must agree")
         values = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial.npz")
-        np.savez(partial, **values)
-        partial.replace(cached)
+        write_atomic(cached, lambda path: np.savez(path, **values))
 
     def flat(images):  # (N, H, W, C) uint8 -> (N, C*H*W) float32 in [0, 1], channels first as torch expects
         return torch.from_numpy(images.transpose(0, 3, 1, 2).reshape(len(images), -1).astype(np.float32) / 255.0)
@@ -87,11 +120,17 @@ def load_image_folder(folder: str | Path, name: str = "image_folder") -> ArrayDa
 
 
 def _extracted(archive: Path) -> Path:
-    target = cache_dir() / "data" / archive.name.removesuffix(".tar.gz")
+    """The archive extracted into the cache, under a name keyed by the archive (a folder renamed into place)."""
+    target = cache_dir() / "data" / f"{archive.name.removesuffix('.tar.gz')}_{_source_key(archive)}"
     if not (target / "train").is_dir():
         partial = target.with_name(target.name + ".partial")
-        with tarfile.open(archive) as tar:
-            tar.extractall(partial, filter="data")
+        shutil.rmtree(partial, ignore_errors=True)  # left by a killed extraction
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(partial, filter="data")
+        except (tarfile.TarError, EOFError, OSError) as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise BioSleepError(f"corrupt file {archive} ({error}); delete {archive} or pass another root") from None
         partial.rename(target)
     return target
 

@@ -48,6 +48,15 @@ DISTORTIONS = {
 }
 
 
+# CF-style description of each distortion's intensity coordinate.
+LEVEL_ATTRIBUTES = {
+    "gaussian_noise": {"long_name": "variance of the added zero-mean Gaussian noise", "units": "1"},
+    "gaussian_blur": {"long_name": "standard deviation of the Gaussian blur kernel", "units": "pixel"},
+    "salt_and_pepper": {"long_name": "fraction of pixels replaced by 0 or 1", "units": "1"},
+    "speckle": {"long_name": "variance of the multiplicative noise", "units": "1"},
+}
+
+
 def distort(x: torch.Tensor, distortion: str, level: float, *, seed: int = 0, image_shape=None) -> torch.Tensor:
     """``x`` (N x D, values in [0, 1]) distorted at ``level``; level 0 returns ``x`` unchanged."""
     if distortion not in DISTORTIONS:

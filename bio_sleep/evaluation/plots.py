@@ -1,25 +1,31 @@
 """Plots of evaluation results."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import xarray as xr  # noqa: E402
+import xarray as xr
+
+from bio_sleep.plotting import distortion_axis, distortion_name, model_name, save_figure
 
 
 def plot_accuracy_sweep(results: xr.Dataset, path, title: str = "") -> None:
-    """One panel per distortion: accuracy against intensity, a line per network; saved as PNG."""
+    """One panel per distortion: accuracy (%) against intensity, a line per network; saved as PNG.
+
+    The legend sits below the panels, where it covers no data.
+    """
+    import matplotlib.pyplot as plt
+
     distortions = [name.removeprefix("accuracy_") for name in results.data_vars
                    if name.startswith("accuracy_") and name != "accuracy_clean"]
-    figure, axes = plt.subplots(1, max(len(distortions), 1), figsize=(4.5 * max(len(distortions), 1), 3.6), squeeze=False)
+    columns = max(len(distortions), 1)
+    figure, axes = plt.subplots(1, columns, figsize=(4.5 * columns, 4.0), squeeze=False)
     for axis, distortion in zip(axes[0], distortions):
-        table = results[f"accuracy_{distortion}"]
+        table = results[f"accuracy_{distortion}"] * 100
         for network in results.network.values:
-            axis.plot(table[f"{distortion}_level"], table.sel(network=network), marker="o", label=str(network))
-        meaning = results[f"{distortion}_level"].attrs.get("meaning", "intensity")
-        axis.set(xlabel=f"{distortion.replace('_', ' ')}\n({meaning})", ylabel="accuracy", ylim=(0, 1.02))
+            axis.plot(table[f"{distortion}_level"], table.sel(network=network), marker="o", label=model_name(network))
+        axis.set(title=distortion_name(distortion), xlabel=distortion_axis(distortion), ylabel="accuracy (%)",
+                 ylim=(0, 101))
         axis.grid(alpha=0.3)
-    axes[0][0].legend()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path, rect=(0, 0.08, 1, 1))

@@ -5,7 +5,7 @@ import numpy as np
 import xarray as xr
 from tqdm.auto import tqdm
 
-from bio_sleep.evaluation.distortions import distort
+from bio_sleep.evaluation.distortions import LEVEL_ATTRIBUTES, distort
 from bio_sleep.models.training import accuracy
 
 
@@ -18,7 +18,8 @@ def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: 
     Returns ``accuracy_clean(network)`` and ``accuracy_<distortion>(network, <distortion>_level)``.
     """
     names = list(models)
-    data = {"accuracy_clean": (("network",), [accuracy(models[n], x, y, batch_size) for n in names])}
+    data = {"accuracy_clean": (("network",), [accuracy(models[n], x, y, batch_size) for n in names],
+                               {"long_name": "fraction of clean test samples classified correctly", "units": "1"})}
     total = sum(len(levels) for levels in sweeps.values()) * len(names)
     with tqdm(total=total, desc="evaluation", disable=not progress, leave=False) as bar:
         for d_index, (distortion, levels) in enumerate(sweeps.items()):
@@ -28,11 +29,12 @@ def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: 
                 for m_index, name in enumerate(names):
                     table[m_index, l_index] = accuracy(models[name], distorted, y, batch_size)
                     bar.update()
-            data[f"accuracy_{distortion}"] = (("network", f"{distortion}_level"), table)
+            data[f"accuracy_{distortion}"] = (("network", f"{distortion}_level"), table, {
+                "long_name": f"fraction of test samples classified correctly under {distortion.replace('_', ' ')}",
+                "units": "1"})
     coords = {"network": names, **{f"{d}_level": list(levels) for d, levels in sweeps.items()}}
     dataset = xr.Dataset(data, coords=coords, attrs={"samples": len(x), "seed": seed})
-    if "gaussian_noise" in sweeps:
-        dataset["gaussian_noise_level"].attrs["meaning"] = "variance of the added Gaussian noise"
-    if "gaussian_blur" in sweeps:
-        dataset["gaussian_blur_level"].attrs["meaning"] = "standard deviation of the blur kernel in pixels"
+    dataset["network"].attrs["long_name"] = "network evaluated"
+    for distortion in sweeps:
+        dataset[f"{distortion}_level"].attrs.update(LEVEL_ATTRIBUTES.get(distortion, {}))
     return dataset

@@ -1,5 +1,16 @@
 """The ICLR 2020 adversarial robustness study: config, networks, runner, report."""
-from bio_sleep.robustness.config import RobustnessConfig, load_robustness_config, robustness_config_from_dict
-from bio_sleep.robustness.study import run_study
+from importlib import import_module
 
-__all__ = ["RobustnessConfig", "load_robustness_config", "robustness_config_from_dict", "run_study"]
+# Each name is imported from its module on first use: `bio-sleep --help` reads this package's cli module,
+# and importing the whole package (torch, ART, Dask) would take seconds.
+_MODULES = {
+    "RobustnessConfig": "config", "load_robustness_config": "config", "robustness_config_from_dict": "config",
+    "run_study": "study",
+}
+__all__ = list(_MODULES)
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from bio_sleep.attacks.params import PARAMS, BoundaryParams, DeepFoolParams, FGSMParams, JSMAParams
-from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config
+from bio_sleep.config import ExperimentConfig, SleepConfig, _Section, config_from_dict, load_config, with_overrides
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# (low, high); TOML gives a list, which strict validation would not take as a tuple.
+Range = Annotated[tuple[float, float],
+                  BeforeValidator(lambda value: tuple(value) if isinstance(value, list) else value)]
 
 
 class AttacksConfig(_Section):
@@ -20,7 +21,8 @@ class AttacksConfig(_Section):
     samples: int | None = Field(None, ge=1, description="Attack the first N test samples (None: all of them).")
     samples_per_attack: dict[str, int] = Field(
         {}, description="Fewer samples for some attacks, e.g. {boundary = 100}: the first N of the attacked samples.")
-    clip: tuple[float, float] | None = Field(None, description="Valid input range; None: [0, 1] for images, the training range for features.")
+    clip: Range | None = Field(
+        None, description="Valid input range; None: [0, 1] for images, the training range for features.")
     workers: int = Field(1, ge=1, description="Processes sharing the Boundary attack's images (same results as 1).")
     fgsm: FGSMParams = FGSMParams()
     deepfool: DeepFoolParams = DeepFoolParams()
@@ -48,7 +50,7 @@ class AttacksConfig(_Section):
 class DistillationConfig(_Section):
     temperature: float = Field(50.0, gt=0)
     epochs: int | None = Field(None, ge=1, description="None: the control's training epochs (the paper).")
-    student_init: str = Field("fresh", pattern="^(fresh|teacher)$")
+    student_init: Literal["fresh", "teacher"] = "fresh"
     scale_learning_rate: bool = Field(True, description="Train at learning_rate * T (gradients through z/T shrink by 1/T).")
 
 
@@ -60,6 +62,15 @@ class FineTuningConfig(_Section):
         description="Training samples perturbed by each attack (against the control) for its fine-tuned network.")
     distortions: list[str] = Field(["gaussian_noise", "gaussian_blur"], description="One fine-tuned network per distortion.")
 
+    @model_validator(mode="after")
+    def _known_distortions(self):
+        from bio_sleep.evaluation import DISTORTIONS
+
+        unknown = sorted(set(self.distortions) - set(DISTORTIONS))
+        if unknown:
+            raise ValueError(f"defences.fine_tuning.distortions names {unknown}; choose from {sorted(DISTORTIONS)}")
+        return self
+
 
 class DefencesConfig(_Section):
     distillation: DistillationConfig = DistillationConfig()
@@ -70,7 +81,8 @@ class DefencesConfig(_Section):
 
 class StudyConfig(_Section):
     repeats: int = Field(1, ge=1, description="Seeds seed, seed+1, ...: networks retrained per seed; tables give mean ± sd.")
-    paper_table: str | None = Field(None, pattern="^(patches|mnist|cub200)$", description="Whose paper numbers to print beside ours.")
+    paper_table: Literal["patches", "mnist", "cub200"] | None = Field(
+        None, description="Whose paper numbers to print beside ours.")
     init_range: float | None = Field(None, gt=0, description="Weights U(-r, r) for distillation's fresh networks; None: model.init.")
 
 
@@ -84,7 +96,7 @@ class RobustnessConfig(ExperimentConfig):
     def sleep_for(self, attack: str) -> SleepConfig:
         """The sleep section with ``defences.sleep_per_attack[attack]`` applied."""
         overrides = self.defences.sleep_per_attack.get(attack)
-        return SleepConfig.model_validate({**self.sleep.model_dump(), **overrides}) if overrides else self.sleep
+        return with_overrides(self.sleep, overrides) if overrides else self.sleep
 
     @model_validator(mode="after")
     def _sleep_overrides_valid(self):
@@ -101,6 +113,6 @@ def robustness_config_from_dict(values: dict, source: str = "config") -> Robustn
     return config_from_dict(values, source, RobustnessConfig)
 
 
-def load_robustness_config(path: str | Path) -> RobustnessConfig:
-    """Read and validate a robustness study TOML."""
-    return load_config(path, RobustnessConfig, "experiments/robustness_patches.toml")
+def load_robustness_config(path: str | Path, overrides: dict | None = None) -> RobustnessConfig:
+    """Read and validate a robustness study TOML (``overrides`` as in ``bio_sleep.config.load_config``)."""
+    return load_config(path, RobustnessConfig, "experiments/robustness_patches.toml", overrides)

@@ -1,12 +1,11 @@
 """The study's markdown table (with the paper's numbers beside ours) and its figures."""
 from __future__ import annotations
 
-from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bio_sleep.evaluation import plot_accuracy_sweep  # noqa: E402
+from bio_sleep.evaluation import plot_accuracy_sweep
+from bio_sleep.plotting import DPI, model_name, save_figure
 
 COLUMNS = {"control": "Control", "distillation": "Distillation", "fine_tuning": "Fine-tuning", "sleep": "Sleep"}
 ROWS = {"fgsm": "FGSM", "deepfool": "DeepFool", "jsma": "JSMA", "boundary": "Boundary"}
@@ -80,30 +79,34 @@ def markdown_table(config, summary, seconds: float) -> str:
 
 
 def plot_fgsm_curve(curve, path) -> None:
-    """Figure 1: accuracy against FGSM eta, a line per network (mean over seeds)."""
-    figure, axis = plt.subplots(figsize=(5, 3.6))
+    """Figure 1: accuracy (%) against FGSM η, a line per network (mean over seeds)."""
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.5, 3.8))
     for network in curve.network.values:
-        axis.plot(curve.eta, curve.fgsm_accuracy.sel(network=network).mean("seed"), label=COLUMNS.get(str(network), str(network)))
-    axis.set(xlabel="FGSM η", ylabel="accuracy", ylim=(0, 1.02))
+        axis.plot(curve.eta, 100 * curve.fgsm_accuracy.sel(network=network).mean("seed"), label=model_name(network))
+    axis.set(xlabel="FGSM η (max change per pixel)", ylabel="accuracy (%)", ylim=(0, 101),
+             title=f"FGSM, mean over {curve.sizes['seed']} seed(s)")
     axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    save_figure(figure, path)
 
 
 def plot_per_class(per_class, path) -> None:
     """Figure 8B-C: mean FGSM eta per class, output scores per class before and after sleep."""
+    import matplotlib.pyplot as plt
+
     has_eta = "fgsm_eta_mean" in per_class
-    figure, axes = plt.subplots(1, 2 + has_eta, figsize=(4.5 * (2 + has_eta), 3.8), squeeze=False)
+    figure, axes = plt.subplots(1, 2 + has_eta, figsize=(4.5 * (2 + has_eta), 4.4), squeeze=False, layout="constrained")
     axes = list(axes[0])
     if has_eta:
         eta = per_class.fgsm_eta_mean.mean("seed")
         width = 0.8 / len(eta.network)
         for index, network in enumerate(eta.network.values):
-            axes[0].bar(eta["class"] + index * width, eta.sel(network=network), width, label=COLUMNS.get(str(network)))
-        axes[0].set(xlabel="class", ylabel="mean FGSM η", title="B: FGSM η per class", xticks=eta["class"].values)
-        axes[0].legend(fontsize=7)
+            axes[0].bar(eta["class"] + (index - (len(eta.network) - 1) / 2) * width, eta.sel(network=network), width, label=model_name(network))
+        axes[0].set(xlabel="class", ylabel="mean smallest flipping FGSM η", title="B: FGSM η per class",
+                    xticks=eta["class"].values)
+        axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
         axes = axes[1:]
     scores = per_class.output_scores.mean("seed")
     vmax = float(scores.max())
@@ -111,15 +114,17 @@ def plot_per_class(per_class, path) -> None:
         image = axis.imshow(scores.sel(stage=stage), vmin=float(min(scores.min(), 0)), vmax=vmax, cmap="viridis")
         axis.set(xlabel="output unit", ylabel="true class", title=f"C: output scores {str(stage).replace('_', ' ')}",
                  xticks=scores.output_unit.values, yticks=scores["class"].values)
-    figure.colorbar(image, ax=axes)
-    figure.savefig(path, dpi=120)
+    figure.colorbar(image, ax=axes, label="mean output score")
+    figure.savefig(path, dpi=DPI)
     plt.close(figure)
 
 
-def write_report(config, results: dict, folder: Path, seconds: float) -> None:
-    (folder / "table.md").write_text(markdown_table(config, results["summary"], seconds))
+def write_report(config, results: dict, folder, seconds: float) -> None:
+    """table.md and the figures, written into the run folder (a ``bio_sleep.run_folder.RunFolder``)."""
+    folder.write_text("table.md", markdown_table(config, results["summary"], seconds))
     sweeps = results["sweeps"].mean("seed")
-    plot_accuracy_sweep(sweeps, folder / "distortions.png", title=f"{config.name}: accuracy under distortions (Fig. 2/5)")
+    folder.write("distortions.png", lambda p: plot_accuracy_sweep(
+        sweeps, p, title=f"{config.name}: accuracy under distortions (Fig. 2/5)"))
     if "fgsm_curve" in results:
-        plot_fgsm_curve(results["fgsm_curve"], folder / "fgsm_accuracy.png")
-    plot_per_class(results["per_class"], folder / "per_class.png")
+        folder.write("fgsm_accuracy.png", lambda p: plot_fgsm_curve(results["fgsm_curve"], p))
+    folder.write("per_class.png", lambda p: plot_per_class(results["per_class"], p))

@@ -2,26 +2,29 @@
 
 Per seed: train the control, build the distilled, fine-tuned and slept
 networks, attack each, sweep noise / blur, and record per-class views. Each
-finished attack is written to ``parts/`` at once; rerunning the same config
-reuses those files (the networks are retrained from the same seed), so an
-interrupted run loses only the attack in progress. A folder written by a
-different config is refused, so no stale part is ever reused.
+finished attack is written to ``parts/`` at once (atomically, listed in the
+run folder's manifest); rerunning the same config reuses those that pass their
+checks (the networks are retrained from the same seed) and recomputes damaged
+ones, so an interrupted run loses only the attack in progress. A folder
+written by a different config is refused, so no stale part is ever reused.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 import xarray as xr
 
 from bio_sleep.attacks import check_attack_inputs, data_range, fgsm_curve, run_attack
+from bio_sleep.config import config_to_toml
 from bio_sleep.data import load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep
 from bio_sleep.robustness import networks
-from bio_sleep.config import config_to_toml
+from bio_sleep.run_folder import RunFolder, load_netcdf
 
 NETWORKS = ("control", "distillation", "fine_tuning", "sleep")
 SUMMARY_KEYS = ("score", "score_successful", "success_rate", "success_rate_within_l2", "score_within_l2", "seconds")
@@ -61,17 +64,34 @@ def _sweeps(config, data) -> dict:
     return sweeps
 
 
-def _part(parts: Path, seed: int, attack: str, network: str) -> Path:
-    """Where one finished attack on one network is kept."""
-    return parts / f"seed{seed}_{attack}_{network}.nc"
+def _part(seed: int, attack: str, network: str) -> str:
+    """Where (in the run folder) one finished attack on one network is kept."""
+    return f"parts/seed{seed}_{attack}_{network}.nc"
 
 
-def _cached_attack(path: Path, compute) -> xr.Dataset:
-    if path.exists():
-        return xr.load_dataset(path)
-    result = compute()
-    result.drop_vars("adversarial", errors="ignore").to_netcdf(path)
-    return result
+# The variables of bio_sleep.attacks.metrics.per_sample.
+PER_SAMPLE = ("label", "clean_prediction", "adversarial_prediction", "correct", "success", "distance", "l2")
+
+
+def part_check(attack: str, labels: np.ndarray) -> Callable[[xr.Dataset], str | None]:
+    """What a part file of ``attack`` on samples with ``labels`` must hold: every per-sample variable, the labels
+    attacked, the summary attributes, and a distance (and FGSM's eta) for every sample classified correctly."""
+    def check(part: xr.Dataset) -> str | None:
+        missing = [v for v in PER_SAMPLE + (("eta",) if attack == "fgsm" else ()) if v not in part]
+        if missing:
+            return f"missing variables {missing}"
+        missing_attrs = [k for k in ("attack", *SUMMARY_KEYS[:3], "seconds") if k not in part.attrs]
+        if missing_attrs or part.attrs["attack"] != attack:
+            return f"not a finished {attack} result (attributes {missing_attrs or ['attack']})"
+        if part.sizes.get("sample") != len(labels) or not np.array_equal(part.label.values, labels):
+            return f"not the {len(labels)} samples this config attacks"
+        correct = part.correct.values.astype(bool)
+        for name in ("distance", "l2") + (("eta",) if attack == "fgsm" else ()):
+            if np.isnan(part[name].values[correct]).any():
+                return f"{name} is NaN for samples classified correctly (never written)"
+        return None
+
+    return check
 
 
 @torch.no_grad()
@@ -81,7 +101,7 @@ def _mean_scores_per_class(model, x, y, n_classes) -> np.ndarray:
                      for c in range(n_classes)])
 
 
-def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict:
+def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -> dict:
     """All results of one seed, as xarray objects."""
     x_attack = data.x_test[:config.attacks.samples]
     y_attack = data.y_test[:config.attacks.samples]
@@ -96,18 +116,22 @@ def run_seed(config, data, clip, seed: int, parts: Path, progress: bool) -> dict
     summary = np.full((len(config.attacks.names), len(NETWORKS), len(SUMMARY_KEYS)), np.nan)
     etas = {}
     for a_index, attack in enumerate(config.attacks.names):
-        # A resumed run skips the fine-tuned network (and its adversarial training set) when every part is on disk;
-        # FGSM's is always built, the FGSM curve below needs it.
-        finished = all(_part(parts, seed, attack, network).exists() for network in NETWORKS)
+        # A resumed run skips the fine-tuned network (and its adversarial training set) when every part is on disk
+        # and sound; FGSM's is always built, the FGSM curve below needs it.
+        count = config.attacks.samples_for(attack)
+        check = part_check(attack, y_attack[:count].numpy())
+        kept = {network: folder.reuse(_part(seed, attack, network), load_netcdf, check) for network in NETWORKS}
+        finished = all(part is not None for part in kept.values())
         attacked = dict(models, fine_tuning=None if finished and attack != "fgsm" else
                         networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
-        count = config.attacks.samples_for(attack)
         for n_index, network in enumerate(NETWORKS):
-            result = _cached_attack(_part(parts, seed, attack, network), lambda: run_attack(
-                attack, attacked[network], x_attack[:count], y_attack[:count], n_classes=data.n_classes,
-                params=getattr(config.attacks, attack), clip=clip, seed=seed, progress=progress,
-                workers=config.attacks.workers))
+            result = kept[network]
+            if result is None:
+                result = run_attack(attack, attacked[network], x_attack[:count], y_attack[:count],
+                                    n_classes=data.n_classes, params=getattr(config.attacks, attack), clip=clip,
+                                    seed=seed, progress=progress, workers=config.attacks.workers)
+                folder.write_netcdf(_part(seed, attack, network), result.drop_vars("adversarial", errors="ignore"))
             summary[a_index, n_index] = [result.attrs.get(k, np.nan) for k in SUMMARY_KEYS]
             if attack == "fgsm":
                 etas[network] = result.eta.values
@@ -147,23 +171,18 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
     """Run the study; returns the folder holding config.toml, the netCDF files, table.md and the figures."""
     from bio_sleep.robustness.report import write_report
 
-    data, clip = prepare(config)
     folder = Path(output_dir) if output_dir is not None else Path(config.output_dir) / config.name
-    parts = folder / "parts"
-    written = config_to_toml(config)
-    if (folder / "config.toml").exists() and (folder / "config.toml").read_text() != written:
-        raise BioSleepError(
-            f"{folder} holds results of a different config (its config.toml differs), which a rerun would reuse; "
-            f"pass another output folder or delete that one")
-    parts.mkdir(parents=True, exist_ok=True)
-    (folder / "config.toml").write_text(written)
-    start = time.perf_counter()
-    seeds = [config.seed + r for r in range(config.study.repeats)]
-    per_seed = [run_seed(config, data, clip, s, parts, progress) for s in seeds]
-    combined = {key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed"))
-                for key in per_seed[0]}
-    for key, dataset in combined.items():
-        dataset.attrs["config"] = config_to_toml(config)
-        dataset.to_netcdf(folder / f"{key}.nc")
-    write_report(config, combined, folder, seconds=time.perf_counter() - start)
+    identity = config.model_dump(mode="json", exclude={"output_dir"})
+    with RunFolder(folder, identity, "config") as run_folder:
+        data, clip = prepare(config)
+        run_folder.write_text("config.toml", config_to_toml(config))
+        start = time.perf_counter()
+        seeds = [config.seed + r for r in range(config.study.repeats)]
+        per_seed = [run_seed(config, data, clip, s, run_folder, progress) for s in seeds]
+        combined = {key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed"))
+                    for key in per_seed[0]}
+        for key, dataset in combined.items():
+            dataset.attrs["config"] = config_to_toml(config)
+            run_folder.write_netcdf(f"{key}.nc", dataset)
+        write_report(config, combined, run_folder, seconds=time.perf_counter() - start)
     return folder

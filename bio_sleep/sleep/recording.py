@@ -8,6 +8,9 @@ import xarray as xr
 
 # Mean fraction of a layer's neurons spiking per step above which it is called saturated.
 SATURATION_FRACTION = 0.5
+# Spikes per neuron over the whole sleep below which a layer is called near-silent: most of its neurons
+# never spiked, so STDP barely touched the weights into it.
+NEAR_SILENT_SPIKES_PER_NEURON = 1.0
 
 
 def layer_names(n_layers: int) -> list[str]:
@@ -45,11 +48,17 @@ class SleepRecording:
         return self.spikes_per_step.mean(axis=1) / np.asarray(self.layer_sizes)
 
     def layer_report(self) -> list[dict]:
-        """Per layer: size, total spikes, mean firing fraction and rate, and a status word."""
+        """Per layer: size, total spikes, mean firing fraction and rate, and a status word (silent, near-silent,
+        saturated or ok)."""
         rows = []
         for name, size, total, fraction in zip(self.names, self.layer_sizes, self.spikes_per_step.sum(axis=1),
                                                 self.firing_fraction()):
-            status = "silent" if total == 0 else "saturated" if fraction > SATURATION_FRACTION else "ok"
+            if total == 0:
+                status = "silent"
+            elif total < NEAR_SILENT_SPIKES_PER_NEURON * size:
+                status = "near-silent"
+            else:
+                status = "saturated" if fraction > SATURATION_FRACTION else "ok"
             rows.append({"layer": name, "neurons": size, "spikes": int(total), "fraction_per_step": float(fraction),
                          "rate_hz": float(fraction / self.dt), "status": status})
         return rows
@@ -65,6 +74,11 @@ class SleepRecording:
             if row["status"] == "silent":
                 lines.append(f"WARNING: layer {row['layer']} never spiked, so sleep changed nothing after it: "
                              "lower its threshold or raise alpha_scale / max_rate")
+            elif row["status"] == "near-silent":
+                lines.append(f"WARNING: layer {row['layer']} is near-silent ({row['spikes']} spikes from "
+                             f"{row['neurons']} neurons in {self.steps} steps, under "
+                             f"{NEAR_SILENT_SPIKES_PER_NEURON:g} per neuron), so sleep barely changed the weights "
+                             "into it: lower its threshold or raise alpha_scale / max_rate")
             elif row["status"] == "saturated":
                 lines.append(f"WARNING: layer {row['layer']} is saturated ({row['fraction_per_step']:.0%} of neurons spike "
                              "each step), so STDP mostly depresses: raise its threshold or lower alpha_scale")

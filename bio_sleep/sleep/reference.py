@@ -14,7 +14,8 @@ Exactness. In float64 on the CPU the step repeats Brian2's floating point
 operations one for one: presynaptic weights are summed in ascending
 presynaptic order (a cumulative sum, as Brian2's spike queue adds them), the
 membrane update is two products and a sum without fused multiply-add, and the
-weight factor uses the C library's exp through numpy. Given the same input
+weight factor is ``equations.weight_factor``, whose exp is made of IEEE-exact
+operations written the same way for numpy and for Brian2's compiled code. Given the same input
 raster, both produce bit-identical weights and spikes. float32 and other
 devices are for speed. Convolutions and pooling (``reference_conv``) keep
 the same promise, shared-kernel accumulation included.
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 
 from bio_sleep.converters.spiking_network import Conv, Dense, Pool, SleepDynamics, SpikingNetwork
 from bio_sleep.converters.unrolling import gather_indices
-from bio_sleep.equations.synapses import FACTOR_WIDTH, stdp_weight_factor_numpy
+from bio_sleep.equations.weight_factor import FACTOR_WIDTH, weight_factor
 from bio_sleep.sleep.recording import SleepRecording
 from bio_sleep.sleep.reference_conv import Gather, exact_order, gather_impulse, shared_stdp
 
@@ -59,7 +60,7 @@ class StepParameters(NamedTuple):
 
 def _weight_factor(block: torch.Tensor) -> torch.Tensor:
     if exact_order(block):
-        return torch.from_numpy(stdp_weight_factor_numpy(block.numpy()))
+        return torch.from_numpy(weight_factor(block.numpy()))
     return 2.0 * torch.sigmoid(block * (-1.0 / FACTOR_WIDTH))
 
 

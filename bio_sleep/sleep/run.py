@@ -72,4 +72,11 @@ def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 
     start = time.perf_counter()
     slept, recording, compile_seconds = simulate(network, dynamics_from(config), raster, config, progress=progress)
     seconds = time.perf_counter() - start - compile_seconds
-    return SleepResult(to_torch(model, slept), network, slept, recording, seconds, compile_seconds)
+    slept_model = to_torch(model, slept)
+    # As in training: a diverged result is an error, never a saved model with infinite weights.
+    diverged = [name for name, values in slept_model.state_dict().items() if not torch.isfinite(values).all()]
+    if diverged:
+        raise BioSleepError(f"sleep drove the weights {diverged} to infinity or NaN (inc = {config.inc:g}, "
+                            f"dec = {config.dec:g}, {config.steps} steps): lower sleep.inc and sleep.dec or shorten "
+                            "sleep.steps")
+    return SleepResult(slept_model, network, slept, recording, seconds, compile_seconds)

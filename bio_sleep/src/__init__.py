@@ -1,5 +1,16 @@
 """Sleep Replay Consolidation for convolutional networks (the CNN paper): configs, defences, trials, figures."""
-from bio_sleep.src.config import SrcExperimentConfig, load_src_config
-from bio_sleep.src.defences import feedforward_fitting, fine_tune, gradient_expansion
+from importlib import import_module
 
-__all__ = ["SrcExperimentConfig", "load_src_config", "feedforward_fitting", "fine_tune", "gradient_expansion"]
+# Each name is imported from its module on first use: `bio-sleep --help` reads this package's cli module,
+# and importing the whole package (torch, ART, Dask) would take seconds.
+_MODULES = {
+    "SrcExperimentConfig": "config", "load_src_config": "config", "feedforward_fitting": "defences",
+    "fine_tune": "defences", "gradient_expansion": "defences",
+}
+__all__ = list(_MODULES)
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)

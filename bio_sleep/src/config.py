@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bio_sleep.config import DataConfig, SleepConfig, TrainingConfig, _Section, config_from_dict, load_config
+from bio_sleep.config import (DataConfig, Levels, RunName, Seed, SleepConfig, TrainingConfig, _Section,
+                              config_from_dict, load_config)
 from bio_sleep.evaluation.distortions import DISTORTIONS
 from bio_sleep.models.cnn import build_cnn
 
@@ -17,6 +18,11 @@ class ImageDataConfig(DataConfig):
     dataset: Literal["mnist", "fashion_mnist", "cifar10", "npz"] = "mnist"
 
 
+# The whole-number sizes of each layer type: a TOML layer table is free-form, so they are checked here.
+LAYER_SIZES = {"conv": ("out_channels", "kernel_size"), "linear": ("out_features",), "maxpool": ("size",),
+               "avgpool": ("size",)}
+
+
 class CnnModelConfig(_Section):
     """A bias-free CNN as a list of layer specs (see bio_sleep.models.cnn)."""
 
@@ -25,6 +31,17 @@ class CnnModelConfig(_Section):
 
     @model_validator(mode="after")
     def _buildable(self):
+        if min(self.input_shape) < 1:
+            raise ValueError(f"input_shape {self.input_shape} must hold (channels, height, width), each >= 1")
+        for index, spec in enumerate(self.layers):
+            for key in LAYER_SIZES.get(spec.get("type"), ()):
+                value = spec.get(key, 2 if key == "size" else None)
+                if type(value) is not int or value < 1:
+                    raise ValueError(f"model layer {index} ({spec['type']}): {key} = {value!r} must be a whole number "
+                                     f">= 1 (kernels and windows are square: kernel_size = 3, not [3, 3])")
+            p = spec.get("p", 0.5)
+            if spec.get("type") == "dropout" and not (type(p) in (int, float) and 0 <= p < 1):
+                raise ValueError(f"model layer {index} (dropout): p = {p!r} must be a number in [0, 1)")
         build_cnn(self.layers, tuple(self.input_shape))  # raises BioSleepError naming the bad layer
         return self
 
@@ -41,7 +58,8 @@ class FineTuneConfig(_Section):
 
     epochs: int = Field(10, ge=0)
     learning_rate: float = Field(0.05, gt=0)
-    levels: dict[str, list[float]] = Field(description="Per distortion, the levels of its distorted copies (six in the paper).")
+    levels: dict[str, Levels] = Field(
+        description="Per distortion, the levels of its distorted copies (six in the paper).")
 
 
 class GradientExpansionConfig(_Section):
@@ -51,15 +69,15 @@ class GradientExpansionConfig(_Section):
 
 
 class SweepConfig(_Section):
-    sweeps: dict[str, list[float]] = Field(description="Per distortion, the intensities evaluated.")
+    sweeps: dict[str, Levels] = Field(description="Per distortion, the intensities evaluated.")
     batch_size: int = Field(1000, ge=1)
 
 
 class SrcExperimentConfig(_Section):
     """One reproduction: train, SRC, FFF and the baselines over ``trials`` seeds, evaluated on distortion sweeps."""
 
-    name: str
-    seed: int = Field(0, description="Trial k uses seed + k for initialisation, sample order and sleep input.")
+    name: RunName
+    seed: Seed = Field(0, description="Trial k uses seed + k for initialisation, sample order and sleep input.")
     trials: int = Field(10, ge=1)
     output_dir: str = "runs"
     models: list[Literal["baseline", "src", "src_fff", "grad_exp", "grad_exp_fff", "finetune", "finetune_all"]] = [
@@ -98,6 +116,7 @@ def src_config_from_dict(values: dict, source: str = "config") -> SrcExperimentC
     return config_from_dict(values, source, SrcExperimentConfig)
 
 
-def load_src_config(path: str | Path) -> SrcExperimentConfig:
-    """Read and validate an SRC experiment TOML (e.g. experiments/src_mnist_figure2.toml)."""
-    return load_config(path, SrcExperimentConfig, "experiments/src_mnist_figure2.toml")
+def load_src_config(path: str | Path, overrides: dict | None = None) -> SrcExperimentConfig:
+    """Read and validate an SRC experiment TOML (e.g. experiments/src_mnist_figure2.toml); ``overrides`` as in
+    ``bio_sleep.config.load_config``."""
+    return load_config(path, SrcExperimentConfig, "experiments/src_mnist_figure2.toml", overrides)

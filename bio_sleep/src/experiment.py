@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
+import numpy as np
 import tomli_w
-import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
 from bio_sleep.data.dataset import load_dataset
-from bio_sleep.errors import BioSleepError
+from bio_sleep.run_folder import RunFolder, load_netcdf
 from bio_sleep.src.report import markdown_table, plot_figure2, plot_figure3
 from bio_sleep.src.trial import run_trial
 
@@ -25,49 +24,42 @@ def load_data(config):
     return load_dataset(config)
 
 
-def _refuse_other_config(folder: Path, config_toml: str) -> None:
-    """Finished trials are reused, so a folder written by another config (other than in trials or output_dir,
-    which a resumed run may change) is refused instead of mixing its trials with new ones."""
-    written = folder / "config.toml"
-    if not written.is_file():
-        return
-    ignored = {"trials", "output_dir"}
-    before = {k: v for k, v in tomllib.loads(written.read_text()).items() if k not in ignored}
-    now = {k: v for k, v in tomllib.loads(config_toml).items() if k not in ignored}
-    if before != now:
-        changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-        raise BioSleepError(f"{folder} holds trials of a different config (sections differing: {', '.join(changed)}), "
-                            f"which this run would reuse; choose another name or output_dir, or delete that folder")
+def trial_check(trial) -> str | None:
+    """A finished trial holds a clean accuracy and every sweep's accuracies, none of them NaN (never written)."""
+    accuracies = [name for name in trial.data_vars if name.startswith("accuracy_")]
+    if "accuracy_clean" not in accuracies:
+        return "no accuracy_clean"
+    unwritten = [name for name in accuracies if np.isnan(trial[name].values).any()]
+    return f"NaN in {unwritten}" if unwritten else None
 
 
 def run_src_experiment(config, progress: bool = True) -> Path:
     """Every trial of ``config`` (skipping those already on disk), then results.nc, PNG figures and results.md.
 
     Each trial's models are kept as state dicts ``models/trial_<k>_<name>.pt`` (for ``bio-sleep analyse-cnn``).
+    A rerun may change ``trials`` and ``output_dir``; any other change needs another folder.
     """
-    folder = Path(config.output_dir) / config.name
-    config_toml = tomli_w.dumps(config.model_dump(exclude_none=True))
-    _refuse_other_config(folder, config_toml)
-    (folder / "trials").mkdir(parents=True, exist_ok=True)
-    (folder / "models").mkdir(exist_ok=True)
-    (folder / "config.toml").write_text(config_toml)
-    data = load_data(config.data)
-    for trial in tqdm(range(config.trials), desc=f"{config.name} trials", disable=not progress):
-        path = folder / "trials" / f"trial_{trial:02d}.nc"
-        if path.exists():
-            continue
-        results, facts, models = run_trial(config, data, trial, progress)
-        for name, model in models.items():
-            torch.save(model.state_dict(), folder / "models" / f"trial_{trial:02d}_{name}.pt")
-        results.attrs.update({k: json.dumps(v) for k, v in facts.items()})
-        results.to_netcdf(path.with_suffix(".partial.nc"))
-        path.with_suffix(".partial.nc").replace(path)
-    trials = [xr.load_dataset(p) for p in sorted((folder / "trials").glob("trial_??.nc"))]
-    combined = xr.concat(trials, dim="trial", combine_attrs="drop")
-    combined.attrs.update(name=config.name, dataset=config.data.dataset,
-                          timings=json.dumps([dict(t.attrs) for t in trials], default=lambda v: v.item()))
-    combined.to_netcdf(folder / "results.nc")
-    plot_figure2(combined, folder / "figure2.png")
-    plot_figure3(combined, folder / "figure3.png")
-    (folder / "results.md").write_text(markdown_table(combined, config.data.dataset))
-    return folder
+    root = Path(config.output_dir) / config.name
+    identity = config.model_dump(mode="json", exclude={"trials", "output_dir"})
+    with RunFolder(root, identity, "config") as folder:
+        folder.write_text("config.toml", tomli_w.dumps(config.model_dump(exclude_none=True)))
+        data = load_data(config.data)
+        trials = []
+        for trial in tqdm(range(config.trials), desc=f"{config.name} trials", disable=not progress):
+            name = f"trials/trial_{trial:02d}.nc"
+            results = folder.reuse(name, load_netcdf, trial_check)
+            if results is None:
+                results, facts, models = run_trial(config, data, trial, progress)
+                for network, model in models.items():
+                    folder.write_torch(f"models/trial_{trial:02d}_{network}.pt", model.state_dict())
+                results.attrs.update({k: json.dumps(v) for k, v in facts.items()})
+                folder.write_netcdf(name, results)
+            trials.append(results)
+        combined = xr.concat(trials, dim="trial", combine_attrs="drop")
+        combined.attrs.update(name=config.name, dataset=config.data.dataset,
+                              timings=json.dumps([dict(t.attrs) for t in trials], default=lambda v: v.item()))
+        folder.write_netcdf("results.nc", combined)
+        folder.write("figure2.png", lambda p: plot_figure2(combined, p))
+        folder.write("figure3.png", lambda p: plot_figure3(combined, p))
+        folder.write_text("results.md", markdown_table(combined, config.data.dataset))
+    return root

@@ -1,9 +1,10 @@
 """Figures 2 and 3 of the CNN paper and a markdown table of the measured numbers next to its claims."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
+import numpy as np
+import xarray as xr
+
+from bio_sleep.plotting import distortion_axis, distortion_name, model_name, save_figure
 
 # Section III-A/B of the paper, per dataset: largest SRC gain over baseline at high distortion, clean drop after SRC.
 PAPER_CLAIMS = {"mnist": {"src_gain": 15.0, "clean_drop": 1.5}, "cifar10": {"src_gain": 10.0, "clean_drop": 10.0}}
@@ -15,40 +16,42 @@ def _distortions(results: xr.Dataset) -> list[str]:
 
 def plot_figure2(results: xr.Dataset, path, networks=("baseline", "src", "src_fff")) -> None:
     """Accuracy vs intensity per distortion; lines are means over trials, bands one standard deviation."""
+    import matplotlib.pyplot as plt
+
     distortions = _distortions(results)
-    figure, axes = plt.subplots(1, len(distortions), figsize=(4.2 * len(distortions), 3.5), squeeze=False)
+    figure, axes = plt.subplots(1, len(distortions), figsize=(4.2 * len(distortions), 4.0), squeeze=False)
     for axis, distortion in zip(axes[0], distortions):
         table = results[f"accuracy_{distortion}"] * 100
         levels = table[f"{distortion}_level"].values
         for network in [n for n in networks if n in results.network.values]:
             values = table.sel(network=network)
             mean, sd = values.mean("trial").values, values.std("trial").values
-            axis.plot(levels, mean, marker="o", label=network)
+            axis.plot(levels, mean, marker="o", label=model_name(network))
             axis.fill_between(levels, mean - sd, mean + sd, alpha=0.2)
-        axis.set(title=distortion.replace("_", " "), xlabel="intensity", ylabel="accuracy (%)", ylim=(0, 101))
+        axis.set(title=distortion_name(distortion), xlabel=distortion_axis(distortion), ylabel="accuracy (%)",
+                 ylim=(0, 101))
         axis.grid(alpha=0.3)
-    axes[0][0].legend()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     figure.suptitle(f"{results.attrs.get('name', '')}: mean ± sd over {results.sizes['trial']} trials")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path, rect=(0, 0.08, 1, 1))
 
 
 def plot_figure3(results: xr.Dataset, path) -> None:
     """Mean accuracy over trials and intensities, every model x distortion, as a heat map."""
+    import matplotlib.pyplot as plt
+
     distortions = _distortions(results)
     table = np.array([[float(results[f"accuracy_{d}"].sel(network=n).mean()) * 100 for d in distortions]
                       for n in results.network.values])
     figure, axis = plt.subplots(figsize=(1.6 * len(distortions) + 3, 0.45 * len(table) + 1.5))
     image = axis.imshow(table, cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    axis.set_xticks(range(len(distortions)), [d.replace("_", " ") for d in distortions], rotation=20)
-    axis.set_yticks(range(len(table)), results.network.values)
+    axis.set_xticks(range(len(distortions)), [distortion_name(d) for d in distortions], rotation=20)
+    axis.set_yticks(range(len(table)), [model_name(n) for n in results.network.values])
     for (row, col), value in np.ndenumerate(table):
         axis.text(col, row, f"{value:.1f}", ha="center", va="center", color="white" if value < 60 else "black")
     figure.colorbar(image, label="accuracy (%), mean over intensities and trials")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def markdown_table(results: xr.Dataset, dataset: str) -> str:

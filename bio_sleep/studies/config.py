@@ -16,21 +16,16 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, model_validator
+from pydantic import Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from bio_sleep.attacks.params import FGSMParams
-from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config, read_toml, with_overrides
+from bio_sleep.config import (ExperimentConfig, Levels, RunName, Seed, SleepConfig, _Section, config_from_dict,
+                              experiment_kind, load_config, merged, read_toml, with_overrides)
 from bio_sleep.errors import BioSleepError
 from bio_sleep.src.config import SrcExperimentConfig, load_src_config
 
 # Fields of SleepConfig that hold one number and may therefore be swept.
 NUMERIC_SLEEP_FIELDS = sorted(name for name, field in SleepConfig.model_fields.items() if field.annotation in (int, float))
-
-
-def experiment_kind(experiment) -> str:
-    """'cnn' for an SRC experiment (its model is a list of ``layers``), else 'fc'; takes a config or its dict."""
-    model = experiment.get("model", {}) if isinstance(experiment, dict) else experiment.model
-    return "cnn" if ("layers" in model if isinstance(model, dict) else hasattr(model, "layers")) else "fc"
 
 
 # A study's or search's experiment: a fully connected run config or an SRC (CNN) config.
@@ -42,10 +37,6 @@ EXPERIMENT_ADAPTER = TypeAdapter(Experiment)
 def load_experiment(path: Path):
     """A run TOML as ExperimentConfig, an SRC TOML (``model.layers``) as SrcExperimentConfig."""
     return load_src_config(path) if experiment_kind(read_toml(path)) == "cnn" else load_config(path)
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # Attacks a study can score each point on; the others are too slow to run per point.
@@ -62,11 +53,11 @@ class StudyEvaluation(_Section):
     and ``fgsm_success_rate``.
     """
 
-    distortions: dict[str, list[float]] = Field(default_factory=dict, description="distortion name -> levels")
+    distortions: dict[str, Levels] = Field(default_factory=dict, description="distortion name -> levels")
     split: Literal["test", "validation"] = Field("test", description="validation: the last validation_samples of the training set")
     validation_samples: int = Field(0, ge=0, description="training samples held out from training and sleep")
     samples: int | None = Field(None, ge=1, description="evaluate on the first N samples of the split only")
-    seed: int = 0
+    seed: Seed = 0
     attack: str | None = Field(None, description="'fgsm': also score each point on the FGSM attack; unset: no attack")
     attack_samples: int = Field(100, ge=1, description="attack the first N samples of the split")
     fgsm: FGSMParams = FGSMParams()
@@ -101,9 +92,10 @@ class ExecutionConfig(_Section):
 
 
 class StudyConfig(_Section):
-    name: str = "study"
+    name: RunName = "study"
     experiment: Experiment
-    grid: dict[str, list[float]] = Field(default_factory=dict, description="parameter -> values; the points are all combinations")
+    grid: dict[str, Levels] = Field(default_factory=dict,
+                                    description="parameter -> values; the points are all combinations")
     points: list[dict[str, float]] = Field(default_factory=list, description="or an explicit list of points")
     evaluation: StudyEvaluation = StudyEvaluation()
     execution: ExecutionConfig = ExecutionConfig()
@@ -118,8 +110,14 @@ class StudyConfig(_Section):
         names = list(self.grid) or sorted({name for point in self.points for name in point})
         for name in names:
             check_parameter(name, self.experiment)
+        if len({canonical(name) for name in names}) < len(names):
+            raise ValueError(f"the parameters {names} name one parameter twice (with and without 'sleep.'); keep one")
         if self.points and any(set(point) != set(self.points[0]) for point in self.points):
             raise ValueError("every point of the list must set the same parameters")
+        canonical_points = [tuple(sorted((canonical(k), v) for k, v in point.items())) for point in self.points]
+        repeated = sorted({repr(dict(p)) for p in canonical_points if canonical_points.count(p) > 1})
+        if repeated:
+            raise ValueError(f"the points {', '.join(repeated)} appear more than once; list each point once")
         return self
 
     @property
@@ -151,6 +149,16 @@ def check_parameter(name: str, experiment) -> None:
     elif field not in NUMERIC_SLEEP_FIELDS or index:
         raise ValueError(f"'{name}' is not a sweepable sleep parameter; choose from "
                          f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]}")
+
+
+def check_range(name: str, low: float, high: float, experiment) -> None:
+    """Raise unless both ends of ``[low, high]`` are valid values of sleep parameter ``name`` in ``experiment``."""
+    for end in (low, high):
+        try:
+            apply_point(experiment, {name: end})
+        except BioSleepError as error:
+            raise ValueError(f"the range [{low:g}, {high:g}] of '{name}' reaches {end:g}, which is not a valid "
+                             f"value: {str(error).removeprefix('invalid configuration in overrides: ')}") from None
 
 
 def apply_point(experiment, point: dict[str, float]):
@@ -186,7 +194,15 @@ def study_from_dict(values: dict, source: str = "study", base: Path | None = Non
     return study
 
 
-def load_study(path) -> StudyConfig:
-    """Read and validate a study TOML."""
+def read_with_overrides(path: Path, example: str, overrides: dict | None) -> dict:
+    """A study's or search's TOML with its experiment loaded (so that ``experiment.sleep.steps`` can be
+    overridden even when the file names the experiment by path) and ``overrides`` laid over it."""
+    values = read_toml(path, example)
+    return merged(with_experiment_loaded(values, path.parent), overrides) if overrides else values
+
+
+def load_study(path, overrides: dict | None = None) -> StudyConfig:
+    """Read and validate a study TOML (``overrides`` as in ``bio_sleep.config.load_config``)."""
     path = Path(path)
-    return study_from_dict(read_toml(path, "experiments/study_patches_decay_threshold.toml"), str(path), path.parent)
+    values = read_with_overrides(path, "experiments/study_patches_decay_threshold.toml", overrides)
+    return study_from_dict(values, str(path), path.parent)

@@ -11,23 +11,23 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from bio_sleep.config import config_to_toml
+from bio_sleep.run_folder import RunFolder, load_state_dict, state_dict_matching
 from bio_sleep.sleep.recording import layer_names
 from bio_sleep.studies.config import StudyConfig
 from bio_sleep.studies.execution import dask_client
-from bio_sleep.studies.store import ResultStore, write_atomic
 from bio_sleep.studies.worker import build_model, load_data, new_model, run_point, score, splits
 
 CONTROL = "control_model.pt"
 
 
-def control_state(study: StudyConfig, root: Path, progress: bool = True) -> dict:
+def control_state(study: StudyConfig, folder: RunFolder, progress: bool = True) -> dict:
     """The trained control network's weights (numpy), trained once and kept in the results folder."""
     from bio_sleep.models import train
 
-    path = root / CONTROL
-    if path.exists():
-        return {k: v.numpy() for k, v in torch.load(path, weights_only=True).items()}
     experiment = study.experiment
+    kept = folder.reuse(CONTROL, load_state_dict, state_dict_matching(new_model(experiment).state_dict()))
+    if kept is not None:
+        return {k: v.numpy() for k, v in kept.items()}
     data = load_data(experiment)
     (x_fit, y_fit), _ = splits(data, study.evaluation.validation_samples)
     torch.manual_seed(experiment.seed)
@@ -35,10 +35,29 @@ def control_state(study: StudyConfig, root: Path, progress: bool = True) -> dict
     t = experiment.training
     train(model, x_fit, y_fit, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
           batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=experiment.seed, progress=progress)
-    tmp = path.with_suffix(".tmp")
-    torch.save(model.state_dict(), tmp)
-    tmp.replace(path)
+    folder.write_torch(CONTROL, model.state_dict())
     return {k: v.detach().numpy() for k, v in model.state_dict().items()}
+
+
+def _point_name(index: int) -> str:
+    return f"points/point_{index:05d}.json"
+
+
+def _point_record(path: Path) -> dict:
+    record = json.loads(path.read_text())
+    if not isinstance(record, dict) or record.get("status") not in ("ok", "failed"):
+        raise ValueError("not a point record")
+    return record
+
+
+def finished_points(folder: RunFolder, n_points: int) -> dict[int, dict]:
+    """Every complete, readable point record by index; damaged files are moved aside (their points recomputed)."""
+    records = {}
+    for index in range(n_points):
+        record = folder.reuse(_point_name(index), _point_record)
+        if record is not None:
+            records[index] = record
+    return records
 
 
 def run_points(client, experiment_json: str, evaluation_json: str, state: dict, points: dict[int, dict],
@@ -68,29 +87,28 @@ def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_faile
 
     ``client``: an existing Dask client to use instead of the one ``study.execution`` describes.
     """
-    root = Path(out_dir)
     points = study.point_list()
-    store = ResultStore(root, study.fingerprint(), {"name": study.name, "n_points": len(points),
-                                                    "study": study.model_dump(mode="json")})
-    write_atomic(root / "study.json", study.model_dump_json(indent=1))
-    records = store.load_all()
-    done = {i for i, r in records.items() if r["status"] == "ok" or not retry_failed}
-    pending = {i: p for i, p in enumerate(points) if i not in done}
+    about = {"name": study.name, "n_points": len(points), "study": study.model_dump(mode="json")}
+    with RunFolder(out_dir, {"study_hash": study.fingerprint()}, "study", about) as folder:
+        folder.write_text("study.json", study.model_dump_json(indent=1))
+        records = finished_points(folder, len(points))
+        done = {i for i, r in records.items() if r["status"] == "ok" or not retry_failed}
+        pending = {i: p for i, p in enumerate(points) if i not in done}
 
-    def save(index, record):
-        store.save(index, record)
-        records[index] = record
+        def save(index, record):
+            folder.write_text(_point_name(index), json.dumps(record))
+            records[index] = record
 
-    # Connect first, so that an unreachable scheduler is reported before any training.
-    with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
-        state = control_state(study, root, progress)
-        run_points(active, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
-                   save, progress, initial=len(points) - len(pending), total=len(points))
-    baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
-    dataset = assemble(study, records, baseline)
-    dataset.attrs["corrupt_files_recomputed"] = json.dumps(store.corrupt)
-    dataset.to_netcdf(root / "study.nc")
-    _write_plots(study, dataset, root)
+        # Connect first, so that an unreachable scheduler is reported before any training.
+        with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
+            state = control_state(study, folder, progress)
+            run_points(active, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
+                       save, progress, initial=len(points) - len(pending), total=len(points))
+        baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
+        dataset = assemble(study, records, baseline)
+        dataset.attrs["corrupt_files_recomputed"] = json.dumps(folder.corrupt)
+        folder.write_netcdf("study.nc", dataset)
+        _write_plots(study, dataset, folder)
     return dataset
 
 
@@ -141,7 +159,7 @@ def assemble(study: StudyConfig, records: dict[int, dict], baseline: dict) -> xr
     return dataset
 
 
-def _write_plots(study: StudyConfig, dataset: xr.Dataset, root: Path) -> None:
+def _write_plots(study: StudyConfig, dataset: xr.Dataset, folder: RunFolder) -> None:
     from bio_sleep.studies.plots import plot_heatmap, plot_lines, plot_points_under_distortions
 
     dims = [_dim(p) for p in study.parameters] if study.grid else []
@@ -149,8 +167,10 @@ def _write_plots(study: StudyConfig, dataset: xr.Dataset, root: Path) -> None:
                + (["fgsm_score"] if study.evaluation.attack == "fgsm" else []))
     for variable in targets:
         if len(dims) >= 2:
-            plot_heatmap(dataset, variable, dims[0], dims[1], root / f"heatmap_{variable}.png")
+            folder.write(f"heatmap_{variable}.png", lambda p, v=variable: plot_heatmap(dataset, v, dims[0], dims[1], p))
         if dims:
-            plot_lines(dataset, variable, dims[0], dims[1] if len(dims) > 1 else None, root / f"lines_{variable}.png")
+            folder.write(f"lines_{variable}.png",
+                         lambda p, v=variable: plot_lines(dataset, v, dims[0], dims[1] if len(dims) > 1 else None, p))
     if not study.grid and study.evaluation.distortions:
-        plot_points_under_distortions(dataset, dict(study.evaluation.distortions), root / "points_distortions.png")
+        folder.write("points_distortions.png",
+                     lambda p: plot_points_under_distortions(dataset, dict(study.evaluation.distortions), p))

@@ -16,13 +16,14 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bio_sleep.config import config_from_dict, config_to_toml, read_toml
+from bio_sleep.config import RunName, Seed, config_from_dict, config_to_toml
 from bio_sleep.errors import BioSleepError
+from bio_sleep.run_folder import RunFolder
 from bio_sleep.studies.config import (ExecutionConfig, Experiment, SleepConfig, StudyEvaluation, _Section, apply_point,
-                                      canonical, check_parameter, with_experiment_loaded)
+                                      canonical, check_parameter, check_range, read_with_overrides,
+                                      with_experiment_loaded)
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_state, run_points
-from bio_sleep.studies.store import ResultStore, write_atomic
 
 
 # Objectives where lower is better; every other objective (accuracies, fgsm_score) is maximised.
@@ -46,7 +47,7 @@ class ParameterRange(_Section):
 
 
 class SearchConfig(_Section):
-    name: str = "search"
+    name: RunName = "search"
     experiment: Experiment
     parameters: dict[str, ParameterRange] = Field(min_length=1)
     objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy, "
@@ -56,14 +57,15 @@ class SearchConfig(_Section):
     sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
     population_size: int = Field(8, ge=2, description="NSGA-II generation size")
     trials: int = Field(20, ge=1)
-    seed: int = 0
+    seed: Seed = 0
     storage: str = Field("", description="Optuna storage URL; empty: SQLite search.db in the output folder")
     execution: ExecutionConfig = ExecutionConfig()
 
     @model_validator(mode="after")
     def _valid(self):
-        for name in self.parameters:
+        for name, bounds in self.parameters.items():
             check_parameter(name, self.experiment)
+            check_range(name, bounds.low, bounds.high, self.experiment)
         if self.evaluation.split != "validation":
             raise ValueError("evaluation.split must be 'validation': a search must never be scored on the test set")
         allowed = {"accuracy_clean", "mean_distorted_accuracy"} | {f"accuracy_{d}" for d in self.evaluation.distortions}
@@ -90,10 +92,11 @@ def search_from_dict(values: dict, source: str = "search", base: Path | None = N
     return config_from_dict(with_experiment_loaded(values, base), source, SearchConfig)
 
 
-def load_search(path) -> SearchConfig:
-    """Read and validate a search TOML."""
+def load_search(path, overrides: dict | None = None) -> SearchConfig:
+    """Read and validate a search TOML (``overrides`` as in ``bio_sleep.config.load_config``)."""
     path = Path(path)
-    return search_from_dict(read_toml(path, "experiments/study_search_patches.toml"), str(path), path.parent)
+    values = read_with_overrides(path, "experiments/study_search_patches.toml", overrides)
+    return search_from_dict(values, str(path), path.parent)
 
 
 def _sampler(search: SearchConfig):
@@ -126,23 +129,47 @@ def _objective(record: dict, objective: str) -> float:
     return value
 
 
-def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=None):
-    """Run the trials still missing from the storage; write best_config.toml and trials.csv; return the Optuna study."""
+def _resume_interrupted(study) -> None:
+    """Trials left RUNNING by a killed process are closed as FAIL without an ``error`` (so they do not count) and
+    their points queued again, so that an interrupted search still ends with every trial it was asked for."""
     import optuna
 
-    root = Path(out_dir)
-    ResultStore(root, search.fingerprint(), {"name": search.name, "search": search.model_dump(mode="json")})
+    for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        if stale.params:
+            study.enqueue_trial(stale.params)
+
+
+def counted_trials(study) -> int:
+    """Trials that used up the budget: complete ones and those that failed on their own (recorded ``error``)."""
+    import optuna
+
+    return sum(t.state == optuna.trial.TrialState.COMPLETE
+               or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs)
+               for t in study.get_trials(deepcopy=False))
+
+
+def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=None):
+    """Run the trials still missing from the storage; write best_config.toml and trials.csv; return the Optuna study."""
+    about = {"name": search.name, "search": search.model_dump(mode="json")}
+    with RunFolder(out_dir, {"search_hash": search.fingerprint()}, "search", about) as folder:
+        study = _run_trials(search, folder, progress, client)
+        _write_outputs(search, study, folder)
+    return study
+
+
+def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client):
+    import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = search.storage or f"sqlite:///{(root / 'search.db').resolve()}"
+    storage = search.storage or f"sqlite:///{folder.path('search.db').resolve()}"
     study = optuna.create_study(study_name=search.name, storage=storage, sampler=_sampler(search),
                                 direction=search.direction, load_if_exists=True)
     if study.direction.name.lower() != search.direction:
         raise BioSleepError(f"Optuna study '{search.name}' in {storage} was created to {study.direction.name.lower()}, "
                             f"but objective {search.objective} needs {search.direction}; give the search another name")
-    for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)  # interrupted before it finished
-    finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)))
-    remaining = search.trials - finished
+    _resume_interrupted(study)
+    remaining = search.trials - counted_trials(study)
     experiment_json, evaluation_json = search.experiment.model_dump_json(), search.evaluation.model_dump_json()
 
     asked = {}
@@ -161,7 +188,7 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
         study.tell(asked[number], state=optuna.trial.TrialState.FAIL)
 
     with contextlib.nullcontext(client) if client is not None else dask_client(search.execution) as active:
-        state = control_state(search, root, progress)
+        state = control_state(search, folder, progress)
         workers = max(1, len(active.scheduler_info()["workers"]))
         while remaining > 0:
             # One batch per round: as many trials as workers, so that a generation keeps every worker busy.
@@ -171,24 +198,23 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
             run_points(active, experiment_json, evaluation_json, state, batch, tell, progress,
                        initial=search.trials - remaining, total=search.trials)
             remaining -= len(batch)
-    _write_outputs(search, study, root)
     return study
 
 
-def _write_outputs(search: SearchConfig, study, root: Path) -> None:
+def _write_outputs(search: SearchConfig, study, folder: RunFolder) -> None:
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    study.trials_dataframe().to_csv(root / "trials.csv", index=False)
+    folder.write("trials.csv", lambda p: study.trials_dataframe().to_csv(p, index=False))
     if not complete:
-        raise BioSleepError(f"no trial of search '{search.name}' finished; see {root / 'trials.csv'} for their errors")
+        raise BioSleepError(f"no trial of search '{search.name}' finished; see {folder.path('trials.csv')} for their errors")
     best = study.best_trial
     point = {canonical(name): value for name, value in best.params.items()}
     config = apply_point(search.experiment, point)
     header = (f"# Best of {len(complete)} trials of search '{search.name}': {search.objective} = {best.value:.4f}\n"
               f"# on {search.evaluation.validation_samples} validation samples held out from the training set.\n")
-    write_atomic(root / "best_config.toml", header + config_to_toml(config))
-    _plot_history(complete, search.objective, search.direction, root / "search_history.png")
+    folder.write_text("best_config.toml", header + config_to_toml(config))
+    folder.write("search_history.png", lambda p: _plot_history(complete, search.objective, search.direction, p))
 
 
 def _plot_history(trials, objective: str, direction: str, path) -> None:

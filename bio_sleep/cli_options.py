@@ -1,0 +1,45 @@
+"""The options every ``bio-sleep`` subcommand spells the same way: --set, --out, --data-root, --quiet.
+
+Nothing heavy is imported here, so that ``bio-sleep --help`` starts at once.
+"""
+from __future__ import annotations
+
+
+def add_set(parser, example: str = "sleep.steps=3000") -> None:
+    """``--set KEY=VALUE`` (repeatable), validated with the file."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help=f"change one config value without editing the file, e.g. --set {example}; repeatable; "
+                             "the value is read as TOML (3000, 0.5, true, [1.0, 2.0], \"text\"; a bare word is a "
+                             "string) and validated like the file")
+
+
+def add_out(parser, help: str, *, required: bool = False) -> None:
+    """``--out DIR``, the output folder of every subcommand."""
+    parser.add_argument("--out", required=required, help=help)
+
+
+def add_data_root(parser, config_key: str = "data.root") -> None:
+    parser.add_argument("--data-root", help=f"folder holding MNIST/raw/*.gz etc. (overrides {config_key}; "
+                                            "default $BIO_SLEEP_DATA, then ~/.cache/bio_sleep/data)")
+
+
+def add_quiet(parser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def overrides_of(args, options: dict | None = None) -> dict:
+    """The nested overrides of ``--set`` plus ``options`` (dotted key -> the value of a dedicated option such
+    as --data-root; None: not given), read by ``bio_sleep.config.parse_overrides``."""
+    from bio_sleep.config import parse_overrides
+
+    assignments = list(args.overrides)
+    for key, value in (options or {}).items():
+        if value is not None:
+            assignments.append(f"{key}={_toml_literal(value)}")
+    return parse_overrides(assignments)
+
+
+def _toml_literal(value) -> str:
+    import tomli_w
+
+    return tomli_w.dumps({"value": value}).partition("=")[2].strip()
