@@ -1,7 +1,8 @@
 """Time the sleep of the MNIST-sized network (784-1200-1200-10) on each backend.
 
-Each backend runs in its own subprocess so that compile time and peak memory
-are its own. The network has random N(0, 0.05) weights and thresholds set so
+Each backend runs in its own subprocess, with an empty compile cache
+($BIO_SLEEP_CACHE in a temporary folder), so that compile time and peak
+memory are its own. The network has random N(0, 0.05) weights and thresholds set so
 that the hidden and output layers fire 2-3 % of their neurons per step (the
 measured fractions are part of the output); the input is a Bernoulli
 raster at 1 % per step, as the MNIST mean image gives at the ICLR rates.
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,8 +90,10 @@ def main() -> None:
         return
     results = []
     for backend in args.backends:
-        output = subprocess.run([sys.executable, __file__, "--child", backend, "--steps", str(args.steps)],
-                                capture_output=True, text=True, check=True).stdout
+        with tempfile.TemporaryDirectory() as cache:
+            output = subprocess.run([sys.executable, __file__, "--child", backend, "--steps", str(args.steps)],
+                                    capture_output=True, text=True, check=True,
+                                    env={**os.environ, "BIO_SLEEP_CACHE": cache}).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
         print(json.dumps(results[-1]))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,9 @@ Prints seconds, steps per second, spikes per layer and peak memory (this
 process and, for cpp_standalone, the simulation binary).
 """
 import argparse
+import os
 import resource
+import tempfile
 import time
 
 
@@ -51,6 +53,7 @@ def main() -> None:
         return draw_input_spikes(data.x_train.numpy(), sleep.steps, probability_scale(sleep.max_rate, sleep.dt,
                                  sleep.spike_probability), sleep.input_mode, seed=seed)
 
+    os.environ["BIO_SLEEP_CACHE"] = tempfile.mkdtemp()   # an empty compile cache, so that "cold" is cold
     runs = [("brian2 cpp_standalone cold", sleep, 0), ("brian2 cpp_standalone warm (new input)", sleep, 1)]
     if not args.skip_torch:
         runs.append(("torch float64 (exact reference)", SleepConfig(**{**sleep.model_dump(), "backend": "torch"}), 0))

@@ -2,16 +2,74 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from bio_sleep.equations.pooling import MAX_POOLING_UNIT, average_pooling_unit
+
+
+class Connection:
+    """One kind of connection into a layer: what both backends need to know of it.
+
+    ``kind`` names the backend hook that builds or steps it (one per backend:
+    ``brian2_network.CONNECT`` and ``reference.LAYERS``); ``reset`` names the
+    postsynaptic reset (``equations.neurons.RESETS``); ``membrane_decay`` is the
+    decay the postsynaptic layer runs with; ``flat_weights`` / ``weights_from_flat``
+    are the weight layout (None for a weightless kind); ``learns`` says whether
+    the kind is plastic by default.
+    """
+
+    kind: ClassVar[str]
+    reset: ClassVar[str] = "zero"
+    learns: ClassVar[bool] = True
+
+    @property
+    def in_size(self) -> int:
+        return int(np.prod(self.in_shape))
+
+    @property
+    def out_size(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    def membrane_decay(self, dynamics_decay: float) -> float:
+        return dynamics_decay
+
+    def flat_weights(self, weights: np.ndarray | None) -> np.ndarray | None:
+        return np.ascontiguousarray(weights, dtype=np.float64).ravel()
+
+    def weights_from_flat(self, flat: np.ndarray) -> np.ndarray | None:
+        return np.asarray(flat, dtype=np.float64).reshape(self.weight_shape).copy()
+
 
 @dataclass(frozen=True)
-class Conv:
+class Dense(Connection):
+    """All-to-all weights, stored (n_post, n_pre) as torch holds them."""
+
+    n_pre: int
+    n_post: int
+    kind: ClassVar[str] = "dense"
+
+    @property
+    def in_shape(self) -> tuple[int]:
+        return (self.n_pre,)
+
+    @property
+    def out_shape(self) -> tuple[int]:
+        return (self.n_post,)
+
+    @property
+    def weight_shape(self) -> tuple[int, int]:
+        return (self.n_post, self.n_pre)
+
+
+@dataclass(frozen=True)
+class Conv(Connection):
     """A valid (stride 1, no padding) convolution with one shared kernel, unrolled between unit layers."""
 
     in_shape: tuple[int, int, int]          # (channels, height, width) of the presynaptic layer
     kernel_shape: tuple[int, int, int, int]  # (out_channels, in_channels, kh, kw)
+    kind: ClassVar[str] = "conv"
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -19,86 +77,70 @@ class Conv:
         out, _, kh, kw = self.kernel_shape
         return (out, height - kh + 1, width - kw + 1)
 
+    @property
+    def weight_shape(self) -> tuple[int, int, int, int]:
+        return self.kernel_shape
+
 
 @dataclass(frozen=True)
-class Pool:
+class Pool(Connection):
     """Non-overlapping max pooling of spikes: a pooled unit spikes when any unit of its window spikes.
 
-    Simulated as integrate-and-fire units with unit weights, no memory (decay
-    0), alpha 1 and threshold 0.5, never plastic: the spike version of a max
-    (a max over 0/1 spike indicators is their OR). ``AvgPool`` below is the
-    average; every pooling layer is a ``Pool`` (fixed, weightless, unit
-    synapses), the two differ only in these values and in the reset.
+    Every pooling layer is a ``Pool`` (fixed, weightless, unit synapses, never
+    plastic); ``AvgPool`` differs only in its units' values, which live with
+    the equations (``equations.pooling``).
     """
 
     in_shape: tuple[int, int, int]
     size: int
+    kind: ClassVar[str] = "pool"
+    learns: ClassVar[bool] = False
+    alpha: ClassVar[float] = MAX_POOLING_UNIT.alpha
+    threshold: ClassVar[float] = MAX_POOLING_UNIT.threshold
+    decay: ClassVar[float] = MAX_POOLING_UNIT.decay
+    reset: ClassVar[str] = MAX_POOLING_UNIT.reset
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
         channels, height, width = self.in_shape
         return (channels, height // self.size, width // self.size)
 
-    # The fixed values a max pooling layer runs with.
-    alpha = 1.0
-    threshold = 0.5
-    decay = 0.0
-    reset_by_subtraction = False   # on a spike v <- 0, as in every other layer
+    def membrane_decay(self, dynamics_decay: float) -> float:
+        return self.decay   # the unit's own, whatever the dynamics' (0 for max, 1 for average pooling)
+
+    def flat_weights(self, weights) -> None:
+        return None
+
+    def weights_from_flat(self, flat) -> None:
+        return None
 
 
 @dataclass(frozen=True)
 class AvgPool(Pool):
-    """Non-overlapping average pooling of spikes: a pooled unit fires at the mean rate of its window.
+    """Non-overlapping average pooling of spikes: a pooled unit fires at the mean rate of its window
+    (``equations.pooling.average_pooling_unit`` says how and why)."""
 
-    Average pooling is linear, so in rate-based conversion (Diehl et al. 2015,
-    Rueckauer et al. 2017) it is a fixed synaptic layer of weight 1/k^2 from
-    each of the k x k units of the window into an integrate-and-fire unit. Here:
-
-    - unit synapses (as for max pooling) and ``alpha = 1/k^2``: each window
-      spike adds 1/k^2, so the potential counts "spikes of the mean unit";
-    - ``decay = 1``, a perfect integrator, whatever the conv layers' decay:
-      with a leak lambda < 1 the charge of sparse window spikes would drain
-      away and a window firing below (1 - lambda) x threshold per step would
-      leave the pooled unit silent, a thresholded (nonlinear) pooling, not an
-      average;
-    - reset by subtraction, ``v <- v - 1``: the overshoot above one mean
-      spike is kept, not thrown away as a reset to 0 would (Rueckauer et al.'s
-      remedy for the conversion error of reset to zero);
-    - ``threshold = 1 - 1/(2 k^2)``, half a quantum below one mean spike: the
-      potential only takes multiples of 1/k^2, so the unit fires exactly when
-      k^2 window spikes have accumulated, under both spike conditions (v > or
-      >= threshold) and with a margin of 1/(2 k^2) against rounding.
-
-    Together: between two of its spikes the potential stays below 1, a step
-    adds at most k^2 quanta (one spike per window unit), so the unit never
-    owes more than one spike, and after any number of steps its spike count is
-    exactly ``floor(window spikes / k^2)``: the window's mean count rounded
-    down. The pooled rates stay in the units of the layer before (the mean of
-    its normalised rates), so the next weight layer's normalisation factor
-    needs no change: it divides by the scale of the layer before the pooling,
-    and its own maximum is measured on the averaged activations of the ANN.
-    Never plastic.
-    """
+    reset: ClassVar[str] = "subtract"
 
     @property
     def alpha(self) -> float:
-        return 1.0 / (self.size * self.size)
+        return average_pooling_unit(self.size).alpha
 
     @property
     def threshold(self) -> float:
-        return 1.0 - 0.5 / (self.size * self.size)
+        return average_pooling_unit(self.size).threshold
 
-    decay = 1.0
-    reset_by_subtraction = True    # on a spike v <- v - 1 (one mean spike)
+    decay: ClassVar[float] = 1.0
 
 
 @dataclass(frozen=True)
 class SpikingNetwork:
     """A feed-forward spiking network.
 
-    ``weights[l]`` is a (n_post, n_pre) float64 matrix for a dense layer, the
-    (out, in, kh, kw) kernel for a ``Conv`` and None for a ``Pool`` (max or ``AvgPool``);
-    ``connections[l]`` says which (None: all dense, the fully connected case).
+    ``connections[l]`` is the kind of the l-th connection (``Dense``, ``Conv``,
+    ``Pool``, ``AvgPool``); left out (or None for a layer), a layer is dense, made
+    ``Dense`` here from its weights' shape. ``weights[l]`` is in that kind's layout: (n_post, n_pre) float64 for
+    dense, the (out, in, kh, kw) kernel for a convolution, None for pooling.
     ``alphas[l]`` scales the summed weights arriving at layer l+1 (normalisation
     factor x alpha_scale); ``thresholds[l]`` is that layer's firing threshold.
     """
@@ -106,20 +148,21 @@ class SpikingNetwork:
     weights: tuple[np.ndarray | None, ...]
     alphas: tuple[float, ...]
     thresholds: tuple[float, ...]
-    connections: tuple[Conv | Pool | None, ...] | None = None
+    connections: tuple[Connection, ...] = None
 
-    def connection(self, index: int) -> Conv | Pool | None:
-        return None if self.connections is None else self.connections[index]
+    def __post_init__(self):
+        given = self.connections if self.connections is not None else (None,) * len(self.weights)
+        kinds = tuple(Dense(w.shape[1], w.shape[0]) if c is None else c for c, w in zip(given, self.weights))
+        object.__setattr__(self, "connections", kinds)
 
     @property
     def sizes(self) -> tuple[int, ...]:
-        if self.connections is None or self.connections[0] is None:
-            sizes = [self.weights[0].shape[1]]
-        else:
-            sizes = [int(np.prod(self.connections[0].in_shape))]
-        for weights, connection in zip(self.weights, self.connections or (None,) * len(self.weights)):
-            sizes.append(weights.shape[0] if connection is None else int(np.prod(connection.out_shape)))
-        return tuple(sizes)
+        return (self.connections[0].in_size,) + tuple(c.out_size for c in self.connections)
+
+    def default_plasticity(self) -> tuple[bool, ...]:
+        """Every dense layer learns; in a network with convolutions only the convolutions do (SRC, Table II)."""
+        has_conv = any(c.kind == "conv" for c in self.connections)
+        return tuple(c.learns and (c.kind == "conv" or not has_conv) for c in self.connections)
 
     def with_weights(self, weights) -> "SpikingNetwork":
         return SpikingNetwork(tuple(weights), self.alphas, self.thresholds, self.connections)

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from bio_sleep.converters.normalisation import layer_factors
-from bio_sleep.converters.spiking_network import AvgPool, Conv, Pool, SpikingNetwork
+from bio_sleep.converters.spiking_network import AvgPool, Connection, Conv, Dense, Pool, SpikingNetwork
 from bio_sleep.errors import BioSleepError
 
 PASSIVE = (nn.ReLU, nn.Dropout, nn.Identity, nn.Flatten, nn.Unflatten)
@@ -57,8 +57,8 @@ def _pool(index: int, pool: nn.Module, shape) -> Pool:
     return AvgPool(shape, size)
 
 
-def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None, Conv | Pool | None]]:
-    """Per simulated connection: (torch weight module or None, its Conv / Pool description or None for dense)."""
+def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None, Connection]]:
+    """Per simulated connection: (torch weight module, None for pooling; its kind)."""
     if not isinstance(model, nn.Sequential):
         raise BioSleepError(f"sleep needs an nn.Sequential, got {type(model).__name__}; build it with bio_sleep.models.build_cnn")
     if image_shape is None:
@@ -85,7 +85,7 @@ def cnn_structure(model: nn.Module, image_shape) -> list[tuple[nn.Module | None,
             flat = True
             if module.in_features != int(np.prod(shape)):
                 raise BioSleepError(f"layer {index} expects {module.in_features} inputs but the layer before gives {int(np.prod(shape))}")
-            structure.append((module, None))
+            structure.append((module, Dense(module.in_features, module.out_features)))
             shape = (module.out_features,)
         elif isinstance(module, nn.Flatten):
             flat = True
@@ -103,7 +103,7 @@ def cnn_to_spiking_network(model: nn.Module, x_normalise: torch.Tensor, threshol
     if not 1 <= len(thresholds) <= len(weighted):
         raise BioSleepError(f"{len(thresholds)} thresholds for a model with {len(weighted)} weight layers; "
                             "give one per simulated weight layer (e.g. one per conv layer)")
-    if sum(isinstance(c, Conv) for _, c in structure) > len(thresholds):
+    if sum(c.kind == "conv" for _, c in structure) > len(thresholds):
         raise BioSleepError(f"{len(thresholds)} thresholds do not cover the model's conv layers; give at least one per conv layer")
     if any(t <= 0 for t in thresholds):
         raise BioSleepError(f"thresholds must be > 0, got {list(thresholds)}")
@@ -129,4 +129,4 @@ def cnn_to_spiking_network(model: nn.Module, x_normalise: torch.Tensor, threshol
 
 def conv_plasticity(network: SpikingNetwork) -> tuple[bool, ...]:
     """Only convolutions learn during SRC (Algorithm 1, Table II): pooling and the FC head are fixed."""
-    return tuple(isinstance(c, Conv) for c in network.connections)
+    return network.default_plasticity()

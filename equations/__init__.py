@@ -1,17 +1,8 @@
-"""Brian2 models of the sleep network: what the neurons and synapses *are*.
+"""The sleep network's models: what the neurons, synapses and pooling units *are*.
 
-How they are wired and run lives in ``bio_sleep.converters``; swap a model
-here without touching the converter.
+``neurons``, ``pooling`` and ``weight_factor`` are plain text, numbers and
+numpy; ``synapses`` wraps the weight factor as a Brian2 function and so
+imports Brian2: import the submodule you need (nothing is imported here, so
+the torch reference never loads Brian2 through this package). How the models are wired and run lives in the
+backends, ``bio_sleep.sleep.brian2_network`` and ``bio_sleep.sleep.reference``.
 """
-from bio_sleep.equations.neurons import (
-    INPUT_NEURON, INPUT_RESET, INPUT_THRESHOLD, INTEGRATE_AND_FIRE, RESET, STEP_UPDATE, THRESHOLDS,
-)
-from bio_sleep.equations.synapses import (
-    CONV_ON_POST, CONV_SYNAPSE, KERNEL, KERNEL_UPDATE, ON_POST, ON_PRE, SYNAPSE, stdp_weight_factor,
-)
-
-__all__ = [
-    "INPUT_NEURON", "INPUT_RESET", "INPUT_THRESHOLD", "INTEGRATE_AND_FIRE", "RESET", "STEP_UPDATE", "THRESHOLDS",
-    "ON_POST", "ON_PRE", "SYNAPSE", "stdp_weight_factor",
-    "CONV_ON_POST", "CONV_SYNAPSE", "KERNEL", "KERNEL_UPDATE",
-]

@@ -9,9 +9,9 @@ Per time step, in layer order:
 ``alpha`` is the layer's data-based normalisation factor times the global
 scale ("synaptic AMPA current"). The update is written as a discrete map, not
 an ODE: Brian2 runs it once per step with ``run_regularly`` in the slot the
-converter gives it, so that a spike crosses every layer within one step.
-``s`` flags "spiked in this step"; the STDP rule reads it from the presynaptic
-side.
+backend (``bio_sleep.sleep.brian2_network``) gives it, so that a spike
+crosses every layer within one step. ``s`` flags "spiked in this step"; the
+STDP rule reads it from the presynaptic side.
 """
 
 INTEGRATE_AND_FIRE = """
@@ -38,13 +38,16 @@ v = 0
 s = 1
 """
 
-# Average pooling units (converters.spiking_network.AvgPool) reset by subtraction
-# of one mean spike: the overshoot is kept, so their spike count is the window's
-# mean count (rounded down) rather than less.
+# Average pooling units (equations.pooling) reset by subtraction of one mean
+# spike: the overshoot is kept, so their spike count is the window's mean count
+# (rounded down) rather than less.
 SUBTRACTIVE_RESET = """
 v = v - 1
 s = 1
 """
+
+# A layer's reset, named by its connection kind (converters.spiking_network).
+RESETS = {"zero": RESET, "subtract": SUBTRACTIVE_RESET}
 
 # The input layer replays a precomputed Bernoulli spike raster (see
 # bio_sleep.sleep.input_spikes): drawn once from the run's seed, it makes a run

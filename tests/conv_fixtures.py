@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bio_sleep.converters.spiking_network import Conv, Pool, SpikingNetwork
+from bio_sleep.converters.spiking_network import Conv, Dense, Pool, SpikingNetwork
 
 
 def small_conv_network(seed: int = 0, pool_kind: type[Pool] = Pool) -> SpikingNetwork:
@@ -18,7 +18,7 @@ def small_conv_network(seed: int = 0, pool_kind: type[Pool] = Pool) -> SpikingNe
     weights = (rng.normal(0.05, 0.3, conv1.kernel_shape), None, rng.normal(0.1, 0.4, conv2.kernel_shape),
                rng.normal(0.1, 0.3, (5, 16)))
     return SpikingNetwork(weights, (1.0, pool.alpha, 0.9, 1.1), (0.6, pool.threshold, 0.5, 0.4),
-                          (conv1, pool, conv2, None))
+                          (conv1, pool, conv2, Dense(16, 5)))
 
 
 def input_raster(steps: int, n_inputs: int, probability: float = 0.3, seed: int = 1) -> np.ndarray:

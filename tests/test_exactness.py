@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from bio_sleep.converters import SleepDynamics, SpikingNetwork
-from bio_sleep.converters.brian_network import Architecture, brian_network_for
+from bio_sleep.sleep.brian2_network import Architecture, brian_network_for
 from bio_sleep.sleep.reference import run_reference
+from bio_sleep.sleep.simulator import BuildPlan
 from helpers import small_network, small_raster
 
 
@@ -45,8 +46,7 @@ def assert_identical(reference, brian):
 def test_brian2_equals_torch_reference(target, rule):
     network, raster = small_network(), small_raster(300)
     dynamics = SleepDynamics(0.95, 0.01, 0.003, rule, "above")
-    arch = Architecture(network.sizes, len(raster), 0.001, rule, "above", (True, True, True), True, target,
-                        record_potentials=WATCHED)
+    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True, WATCHED), len(raster), target)
     brian = brian_network_for(arch)
 
     reference = run_reference(network, dynamics, raster, record_trains=True, record_potentials=WATCHED, progress=False)
@@ -83,7 +83,7 @@ def test_spike_condition_pinned_where_potentials_hit_the_threshold(condition, ta
     dynamics = SleepDynamics(0.5, 1 / 64, 1 / 128, "constant", condition)
     other = dataclasses.replace(dynamics, spike_condition="at_or_above" if condition == "above" else "above")
     reference = run_reference(network, dynamics, raster, record_trains=True, progress=False)
-    arch = Architecture(network.sizes, len(raster), 0.001, "constant", condition, (True, True, True), True, target)
+    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True), len(raster), target)
     assert_identical(reference, brian_network_for(arch).run(network, dynamics, raster, progress=False))
     _, other_recording = run_reference(network, other, raster, progress=False)
     assert not np.array_equal(reference[1].spikes_per_step, other_recording.spikes_per_step), \

@@ -64,3 +64,24 @@ def test_runs_on_cuda():
     slept, recording = run_reference(network, SleepDynamics(0.95, 0.01, 0.003), raster, device="cuda",
                                      dtype=torch.float32, progress=False)
     assert recording.spikes_per_step[1:].sum() > 0
+
+
+def test_sleeping_a_model_on_the_torch_backend_never_imports_brian2():
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys
+        import torch
+        from torch import nn
+        from bio_sleep.config import SleepConfig
+        from bio_sleep.sleep.run import sleep_model
+
+        model = nn.Sequential(nn.Linear(16, 8, bias=False), nn.ReLU(), nn.Linear(8, 3, bias=False))
+        config = SleepConfig(backend="torch", steps=50, thresholds=[0.5, 0.5])
+        result = sleep_model(model, torch.rand(20, 16), config, progress=False)
+        print(result.recording.steps, "brian2" in sys.modules)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["50", "False"]

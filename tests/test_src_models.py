@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network, conv_plasticity
-from bio_sleep.converters.spiking_network import AvgPool, Conv, Pool
+from bio_sleep.converters.spiking_network import AvgPool, Conv, Dense, Pool
 from bio_sleep.converters.normalisation import layer_factors
 from bio_sleep.errors import BioSleepError
 from bio_sleep.models.cnn import build_cnn, conv_layers, paper_layers
@@ -102,7 +102,7 @@ def test_average_pooling_converts_to_fixed_averaging_units():
     factors = layer_factors(model, x)
     assert network.alphas == (factors[0] * 3.0, 0.25, factors[1] * 3.0)
     full = cnn_to_spiking_network(model, x, [1.5, 2.5, 1.0, 1.0], 3.0, image_shape=(1, 12, 12))
-    assert [type(c) for c in full.connections] == [Conv, AvgPool, Conv, AvgPool, type(None), type(None)]
+    assert [type(c) for c in full.connections] == [Conv, AvgPool, Conv, AvgPool, Dense, Dense]
     assert full.sizes[-3:] == (16, 8, 3)
 
 

@@ -14,7 +14,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from bio_sleep.converters.brian_network import COMPILE_ARGS
+from bio_sleep.sleep.brian2_network import COMPILE_ARGS
 from bio_sleep.equations.weight_factor import CPP_CODE, FACTOR_WIDTH, weight_factor
 
 # t = -w / width from -60 to 60, plus the clamp's edges and exact zeros.

@@ -22,13 +22,14 @@ the same promise, shared-kernel accumulation included.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics, SpikingNetwork
+from bio_sleep.converters.spiking_network import Conv, Dense, Pool, SleepDynamics, SpikingNetwork
 from bio_sleep.converters.unrolling import gather_indices
 from bio_sleep.equations.weight_factor import FACTOR_WIDTH, weight_factor
 from bio_sleep.sleep.recording import SleepRecording
@@ -36,11 +37,10 @@ from bio_sleep.sleep.reference_conv import Gather, exact_order, gather_impulse, 
 
 
 class SleepState(NamedTuple):
-    """Membrane potentials per layer; dense weights as (n_post, n_pre), a conv kernel as
-    (out_channels, fan_in), a pooling layer's unit weight as (1, 1)."""
+    """Membrane potentials per layer and, per connection, its torch form (``DenseLayer`` or ``GatherLayer``)."""
 
     potentials: list[torch.Tensor]
-    weights: list[torch.Tensor]
+    layers: list
 
 
 class StepParameters(NamedTuple):
@@ -49,13 +49,12 @@ class StepParameters(NamedTuple):
 
     alphas: tuple[torch.Tensor, ...]
     thresholds: tuple[torch.Tensor, ...]
-    decays: tuple[torch.Tensor, ...]           # the dynamics' decay; a pooling layer's fixed one (max 0, average 1)
+    decays: tuple[torch.Tensor, ...]           # each connection kind's membrane decay
+    resets: tuple                              # each layer's reset, from RESETS
     plastic: tuple[bool, ...]
     dynamics: SleepDynamics
     change: tuple[torch.Tensor, torch.Tensor]  # inc and -dec
     factor_scale: torch.Tensor                 # -1 / width of the weight factor's sigmoid
-    gathers: tuple[Gather | None, ...]         # conv / pooling indices, None for dense
-    row_starts: tuple[torch.Tensor | None, ...]  # dense: flat index of each weight row's start, (n_post, 1)
     ones: torch.Tensor                         # as many ones as the widest layer has neurons
 
 
@@ -101,35 +100,88 @@ def _stdp(weights: torch.Tensor, pre_spiked: torch.Tensor, post_index: torch.Ten
     weights.index_add_(0, post_index, half_factor.mul_(per_input), alpha=2.0)
 
 
+class DenseLayer(NamedTuple):
+    """A dense connection: weights (n_post, n_pre) and the flat index of each row's start, (n_post, 1)."""
+
+    weights: torch.Tensor
+    row_starts: torch.Tensor
+
+    def integrate(self, v, pre_spiked, pre_index, decay, alpha, ones) -> None:
+        _integrate(v, self.weights, pre_index, decay, alpha, self.row_starts, ones)
+
+    def learn(self, pre_spiked, post_spiked, post_index, params: StepParameters) -> None:
+        _stdp(self.weights, pre_spiked, post_index, params)
+
+
+class GatherLayer(NamedTuple):
+    """A conv or pooling connection: its kernel (channels x fan_in; a pooling layer's unit weight as (1, 1))
+    and gather indices."""
+
+    weights: torch.Tensor
+    gather: Gather
+
+    def integrate(self, v, pre_spiked, pre_index, decay, alpha, ones) -> None:
+        v.mul_(decay)
+        if pre_index.numel():
+            v.add_(gather_impulse(pre_spiked, self.gather, self.weights) * alpha)
+
+    def learn(self, pre_spiked, post_spiked, post_index, params: StepParameters) -> None:
+        shared_stdp(self.weights, pre_spiked, post_spiked, self.gather, params.dynamics, _weight_factor)
+
+
+def _dense_layer(connection: Dense, weights: np.ndarray, dtype, device) -> DenseLayer:
+    rows = torch.arange(connection.n_post, device=device)[:, None] * connection.n_pre
+    return DenseLayer(torch.tensor(weights, dtype=dtype, device=device).contiguous(), rows)
+
+
+def _conv_layer(connection: Conv, weights: np.ndarray, dtype, device) -> GatherLayer:
+    pre, parameter = (torch.from_numpy(a).to(device) for a in gather_indices(connection))
+    kernel = torch.tensor(weights.reshape(weights.shape[0], -1), dtype=dtype, device=device).contiguous()
+    return GatherLayer(kernel, Gather(pre, parameter, connection.kernel_shape[0], connection))
+
+
+def _pool_layer(connection: Pool, weights: None, dtype, device) -> GatherLayer:
+    pre, parameter = (torch.from_numpy(a).to(device) for a in gather_indices(connection))
+    return GatherLayer(torch.ones(1, 1, dtype=dtype, device=device), Gather(pre, parameter, 1, connection))
+
+
+# The torch form of each connection kind (``Connection.kind``).
+LAYERS = {"dense": _dense_layer, "conv": _conv_layer, "pool": _pool_layer}
+
+
+def _reset_to_zero(v: torch.Tensor, spiked: torch.Tensor) -> None:
+    v.masked_fill_(spiked, 0.0)
+
+
+def _reset_by_subtraction(v: torch.Tensor, spiked: torch.Tensor) -> None:
+    v.sub_(spiked.to(v.dtype))   # v - 1 where spiked; v - 0.0 elsewhere leaves v's bits unchanged
+
+
+# Each reset of equations.neurons.RESETS.
+RESETS = {"zero": _reset_to_zero, "subtract": _reset_by_subtraction}
+
+
 def sleep_step(input_spikes: torch.Tensor, state: SleepState, params: StepParameters,
                out: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
     """Advance every layer by one step, in layer order; update ``state`` in place; return each layer's spikes.
 
         v <- decay * v + alpha * (sum of weights of spiking inputs)
-        spike where v > threshold (or >=), then v <- 0 there
+        spike where v > threshold (or >=), then reset there (v <- 0, or v - 1 for average pooling)
         STDP on the incoming weights of spiking neurons
 
     ``out`` optionally gives, per layer after the input, a bool tensor to write its spikes into.
     """
     spikes = [input_spikes]
     pre_index = input_spikes.nonzero().squeeze(1)
-    for layer, (v, weights) in enumerate(zip(state.potentials, state.weights)):
+    for layer, (v, connection) in enumerate(zip(state.potentials, state.layers)):
         pre_spiked = spikes[-1]
-        layer_out = out[layer] if out is not None else None
-        gather = params.gathers[layer]
-        if gather is not None:
-            post_spiked = _gather_layer_step(v, weights, pre_spiked, gather, params, layer, layer_out)
-            spikes.append(post_spiked)
-            pre_index = post_spiked.nonzero().squeeze(1)
-            continue
-        _integrate(v, weights, pre_index, params.decays[layer], params.alphas[layer], params.row_starts[layer],
-                   params.ones)
-        post_spiked = _fire(v, params.thresholds[layer], params.dynamics, layer_out)
+        connection.integrate(v, pre_spiked, pre_index, params.decays[layer], params.alphas[layer], params.ones)
+        post_spiked = _fire(v, params.thresholds[layer], params.dynamics, out[layer] if out is not None else None)
         post_index = post_spiked.nonzero().squeeze(1)
         if post_index.numel():
-            v.masked_fill_(post_spiked, 0.0)
+            params.resets[layer](v, post_spiked)
             if params.plastic[layer]:
-                _stdp(weights, pre_spiked, post_index, params)
+                connection.learn(pre_spiked, post_spiked, post_index, params)
         spikes.append(post_spiked)
         pre_index = post_index
     return spikes
@@ -141,66 +193,27 @@ def _fire(v: torch.Tensor, threshold: torch.Tensor, dynamics: SleepDynamics, out
     return torch.gt(v, threshold, out=out)
 
 
-def _gather_layer_step(v, kernel, pre_spiked, gather, params: StepParameters, layer: int, out) -> torch.Tensor:
-    """One step of a conv or pooling layer (same order of operations as a dense layer)."""
-    dynamics = params.dynamics
-    v.mul_(params.decays[layer])
-    if pre_spiked.any():
-        v.add_(gather_impulse(pre_spiked, gather, kernel) * params.alphas[layer])
-    post_spiked = _fire(v, params.thresholds[layer], dynamics, out)
-    if post_spiked.any():
-        if getattr(gather.connection, "reset_by_subtraction", False):
-            # Average pooling: v - 1 where spiked; v - 0.0 elsewhere leaves v's bits unchanged.
-            v.sub_(post_spiked.to(v.dtype))
-        else:
-            v.masked_fill_(post_spiked, 0.0)
-        if params.plastic[layer]:
-            shared_stdp(kernel, pre_spiked, post_spiked, gather, dynamics, _weight_factor)
-    return post_spiked
-
-
 def _initial_state(network: SpikingNetwork, dynamics: SleepDynamics, plastic, dtype, device
                    ) -> tuple[SleepState, StepParameters]:
-    """The state at rest and the step's parameters; weights stored as ``SleepState`` says."""
-    weights, gathers, decays, row_starts = [], [], [], []
-    for index, w in enumerate(network.weights):
-        connection = network.connection(index)
-        decays.append(connection.decay if isinstance(connection, Pool) else dynamics.decay)
-        if connection is None:
-            weights.append(torch.tensor(w, dtype=dtype, device=device).contiguous())
-            gathers.append(None)
-            row_starts.append(torch.arange(w.shape[0], device=device)[:, None] * w.shape[1])
-            continue
-        row_starts.append(None)
-        pre, parameter = (torch.from_numpy(a).to(device) for a in gather_indices(connection))
-        if isinstance(connection, Conv):
-            weights.append(torch.tensor(w.reshape(w.shape[0], -1), dtype=dtype, device=device).contiguous())
-            gathers.append(Gather(pre, parameter, connection.kernel_shape[0], connection))
-        else:
-            weights.append(torch.ones(1, 1, dtype=dtype, device=device))
-            gathers.append(Gather(pre, parameter, 1, connection))
+    """The state at rest and the step's parameters."""
+    layers = [LAYERS[c.kind](c, w, dtype, device) for c, w in zip(network.connections, network.weights)]
 
     def scalars(values):
         return tuple(torch.tensor(value, dtype=dtype, device=device) for value in values)
 
-    state = SleepState([torch.zeros(n, dtype=dtype, device=device) for n in network.sizes[1:]], weights)
-    params = StepParameters(scalars(network.alphas), scalars(network.thresholds), scalars(decays), plastic, dynamics,
-                            scalars((dynamics.inc, -dynamics.dec)), torch.tensor(-1.0 / FACTOR_WIDTH, dtype=dtype, device=device),
-                            tuple(gathers), tuple(row_starts), torch.ones(max(network.sizes), dtype=dtype, device=device))
+    state = SleepState([torch.zeros(n, dtype=dtype, device=device) for n in network.sizes[1:]], layers)
+    params = StepParameters(scalars(network.alphas), scalars(network.thresholds),
+                            scalars(c.membrane_decay(dynamics.decay) for c in network.connections),
+                            tuple(RESETS[c.reset] for c in network.connections), plastic, dynamics,
+                            scalars((dynamics.inc, -dynamics.dec)),
+                            torch.tensor(-1.0 / FACTOR_WIDTH, dtype=dtype, device=device),
+                            torch.ones(max(network.sizes), dtype=dtype, device=device))
     return state, params
 
 
-def _final_weights(network: SpikingNetwork, stored: list[torch.Tensor]) -> list[np.ndarray | None]:
-    final = []
-    for index, w in enumerate(stored):
-        connection = network.connection(index)
-        if connection is None:
-            final.append(w.to(torch.float64).cpu().numpy().copy())
-        elif isinstance(connection, Conv):
-            final.append(w.to(torch.float64).cpu().numpy().reshape(connection.kernel_shape).copy())
-        else:
-            final.append(None)
-    return final
+def _final_weights(network: SpikingNetwork, layers: list) -> list[np.ndarray | None]:
+    return [c.weights_from_flat(layer.weights.to(torch.float64).cpu().numpy())
+            for c, layer in zip(network.connections, layers)]
 
 
 # Steps simulated between two summaries of the recorded spikes.
@@ -249,5 +262,20 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     recording = SleepRecording(sizes, dt, per_step.cpu().numpy(), [c.cpu().numpy() for c in counts], trains,
                                {layer: (watched[layer].cpu().numpy(), values.to(torch.float64).cpu().numpy())
                                 for layer, values in potentials.items()} or None)
-    slept = network.with_weights(_final_weights(network, state.weights))
+    slept = network.with_weights(_final_weights(network, state.layers))
     return slept, recording
+
+
+@dataclass
+class TorchSimulator:
+    """The torch reference behind ``bio_sleep.sleep.simulator``'s interface."""
+
+    dtype: torch.dtype = torch.float64
+    device: str = "cpu"
+    compile_seconds: float = 0.0   # nothing to build
+
+    def run(self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan,
+            progress: bool = True) -> tuple[SpikingNetwork, SleepRecording]:
+        return run_reference(network, dynamics, raster, dt=plan.dt, plastic=plan.plastic,
+                             record_trains=plan.record_trains, record_potentials=plan.record_potentials,
+                             device=self.device, dtype=self.dtype, progress=progress)

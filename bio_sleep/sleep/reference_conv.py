@@ -17,8 +17,8 @@ units in ascending order and the kernel element each one reads.
 
 Those orderings matter only for bit-exactness with Brian2, i.e. in float64 on
 the CPU. Any other dtype or device takes the fast path: ``F.conv2d`` for the
-impulse, max pooling for the OR, sum pooling for the window counts of an
-average pool, and the weight gradient of a convolution
+impulse, sum pooling for the window counts of a pooling layer (a max pooling
+unit fires on any count above 0), and the weight gradient of a convolution
 (``conv2d_weight``) for the summed pair counts, the same quantities summed in
 another order.
 """
@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.grad import conv2d_weight
 
-from bio_sleep.converters.spiking_network import AvgPool, Conv, Pool, SleepDynamics
+from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics
 
 
 class Gather(NamedTuple):
@@ -45,15 +45,24 @@ def exact_order(tensor: torch.Tensor) -> bool:
     return tensor.dtype == torch.float64 and tensor.device.type == "cpu"
 
 
+def _conv_impulse(maps: torch.Tensor, connection: Conv, kernel: torch.Tensor) -> torch.Tensor:
+    return F.conv2d(maps, kernel.reshape(connection.kernel_shape))
+
+
+def _window_counts(maps: torch.Tensor, connection: Pool, kernel: torch.Tensor) -> torch.Tensor:
+    # Spikes per window (unit weights): a max pooling unit (threshold 0.5) fires on any count above 0.
+    return F.avg_pool2d(maps, connection.size, divisor_override=1)
+
+
+# The fast impulse of each gathered connection kind.
+FAST_IMPULSE = {"conv": _conv_impulse, "pool": _window_counts}
+
+
 def gather_impulse(pre_spiked: torch.Tensor, gather: Gather, kernel: torch.Tensor) -> torch.Tensor:
     """Summed kernel weights of the spiking inputs of every postsynaptic unit."""
     if not exact_order(kernel):
         maps = pre_spiked.to(kernel.dtype).reshape(1, *gather.connection.in_shape)
-        if isinstance(gather.connection, AvgPool):   # window spike counts (unit weights)
-            return F.avg_pool2d(maps, gather.connection.size, divisor_override=1).reshape(-1)
-        if isinstance(gather.connection, Pool):
-            return F.max_pool2d(maps, gather.connection.size).reshape(-1)
-        return F.conv2d(maps, kernel.reshape(gather.connection.kernel_shape)).reshape(-1)
+        return FAST_IMPULSE[gather.connection.kind](maps, gather.connection, kernel).reshape(-1)
     weights = kernel.reshape(-1)[gather.parameter]
     contributions = torch.where(pre_spiked[gather.pre], weights, weights.new_zeros(()))
     return contributions.cumsum(1)[:, -1]

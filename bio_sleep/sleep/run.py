@@ -8,10 +8,11 @@ import torch
 from torch import nn
 
 from bio_sleep.converters import SleepDynamics, SpikingNetwork, to_spiking_network, to_torch
-from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network, conv_plasticity
-from bio_sleep.sleep.input_spikes import draw_input_spikes, probability_scale
+from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network
 from bio_sleep.errors import BioSleepError
+from bio_sleep.sleep.input_spikes import draw_input_spikes, probability_scale
 from bio_sleep.sleep.recording import SleepRecording, layer_names
+from bio_sleep.sleep.simulator import BuildPlan, simulator_for
 
 
 @dataclass
@@ -42,31 +43,15 @@ def watched_neurons(config, n_weight_layers: int) -> tuple[tuple[int, ...], ...]
 
 def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *, plastic=None,
              progress: bool = True) -> tuple[SpikingNetwork, SleepRecording, float]:
-    """Run one sleep on a backend chosen by ``config``; returns (slept network, recording, compile seconds).
+    """Run one sleep on the backend ``config`` chooses; returns (slept network, recording, compile seconds).
 
     By default every dense layer is plastic; in a network with convolutions only the convolutions are.
     """
-    if plastic is None:
-        plastic = (True,) * len(network.weights) if network.connections is None else conv_plasticity(network)
-    plastic = tuple(plastic)
-    if config.backend == "torch":
-        from bio_sleep.sleep.reference import run_reference
-
-        dtype = torch.float64 if config.torch_dtype == "float64" else torch.float32
-        slept, recording = run_reference(network, dynamics, raster, dt=config.dt, plastic=plastic,
-                                         record_trains=config.record_spike_trains,
-                                         record_potentials=watched_neurons(config, len(network.weights)),
-                                         device=config.torch_device, dtype=dtype, progress=progress)
-        return slept, recording, 0.0
-    from bio_sleep.converters.brian_network import Architecture, brian_network_for
-
-    arch = Architecture(network.sizes, len(raster), config.dt, dynamics.stdp_rule, dynamics.spike_condition,
-                        plastic, config.record_spike_trains, config.brian2_target, network.connections,
-                        watched_neurons(config, len(network.weights)))
-    brian = brian_network_for(arch)
-    compile_seconds, brian.compile_seconds = brian.compile_seconds, 0.0  # paid once
-    slept, recording = brian.run(network, dynamics, raster, progress=progress)
-    return slept, recording, compile_seconds
+    plan = BuildPlan(tuple(plastic) if plastic is not None else network.default_plasticity(), config.dt,
+                     config.record_spike_trains, watched_neurons(config, len(network.weights)))
+    simulator = simulator_for(config)
+    slept, recording = simulator.run(network, dynamics, raster, plan, progress=progress)
+    return slept, recording, simulator.compile_seconds
 
 
 def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 0, image_shape=None,

@@ -11,12 +11,13 @@ from bio_sleep.errors import BioSleepError
 
 class ImportBrian(WorkerPlugin):
     """Imports Brian2 on each worker's main thread: it installs a signal handler on import, which
-    fails from the task threads where points run."""
+    fails from the task threads where points run. Still needed although the torch backend and cached
+    cpp_standalone runs never import Brian2: a first compilation and the cython target do."""
 
     name = "bio-sleep-import-brian2"
 
     def setup(self, worker):
-        import bio_sleep.equations  # noqa: F401  (imports brian2)
+        import brian2  # noqa: F401
 
 
 def _prepared(client):

@@ -1,0 +1,34 @@
+"""One interface to the sleep backends: (network, dynamics, input raster, build plan) -> (slept network, recording).
+
+A backend is an object with ``run(network, dynamics, raster, plan, progress)``
+and ``compile_seconds`` (what its last run paid to build): ``TorchSimulator``
+(``reference``, the vectorised torch reference) and ``Brian2Simulator``
+(``brian2_network``). ``simulator_for`` chooses one from a SleepConfig; it is
+the only place that does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a run learns and records, besides the network's shape: with it, what a backend builds for."""
+
+    plastic: tuple[bool, ...]
+    dt: float = 0.001
+    record_trains: bool = False
+    record_potentials: tuple[tuple[int, ...], ...] = ()   # per layer after the input: neurons whose v is recorded
+
+
+def simulator_for(config):
+    """The backend a SleepConfig asks for (Brian2 is imported only for the Brian2 backend)."""
+    if config.backend == "torch":
+        import torch
+
+        from bio_sleep.sleep.reference import TorchSimulator
+
+        return TorchSimulator(torch.float64 if config.torch_dtype == "float64" else torch.float32, config.torch_device)
+    from bio_sleep.sleep.brian2_network import Brian2Simulator
+
+    return Brian2Simulator(config.brian2_target)
