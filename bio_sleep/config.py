@@ -83,7 +83,9 @@ class SleepConfig(_Section):
         "constant", description="constant: the paper's inc/dec; weight_dependent: times 2(1 - sigmoid(W/0.001)), the authors' code.")
     spike_condition: Literal["above", "at_or_above"] = Field(
         "above", description="above: v > threshold (paper); at_or_above: v >= threshold (authors' code).")
-    normalisation: Literal["authors", "diehl"] = "authors"
+    normalisation: Literal["authors", "authors_eval_mode", "diehl"] = Field(
+        "authors", description="authors: their chained factors on their non-inverted-dropout network (torch units); "
+        "authors_eval_mode: the same chaining on torch eval-mode maxima; diehl: the textbook rule.")
     normalisation_samples: int = Field(10000, ge=1, description="Training samples used for data-based normalisation.")
     record_spike_trains: bool = False
     record_potentials: dict[str, list[int]] = Field(
