@@ -90,6 +90,24 @@ class SleepConfig(_Section):
     record_spike_trains: bool = False
     record_potentials: dict[str, list[int]] = Field(
         {}, description="Membrane potentials recorded every step, by layer name: {hidden_1 = [0, 7], output = [3]}.")
+    # Rate calibration (bio_sleep.sleep.calibration): thresholds searched to give these rates.
+    target_rates: list[float] | None = Field(
+        None, min_length=1, description="Spikes per neuron per step over the sleep, per weight layer or one for all; "
+        "replaces thresholds (then only the search's start values).")
+    calibration_steps: int | None = Field(
+        None, ge=1, description="Steps of each calibration run (the sleep's first ones); empty: the whole sleep.")
+    calibration_tolerance: float = Field(0.1, gt=0, lt=1, description="Relative error allowed on each target rate.")
+
+    @model_validator(mode="after")
+    def _check_target_rates(self):
+        if self.target_rates is None:
+            return self
+        if len(self.target_rates) not in (1, len(self.thresholds)):
+            raise ValueError(f"sleep.target_rates has {len(self.target_rates)} values for {len(self.thresholds)} "
+                             "thresholds; give one per threshold (weight layer) or one for all")
+        if any(not 0.0 < rate < 1.0 for rate in self.target_rates):
+            raise ValueError(f"every target rate must lie in (0, 1) spikes per neuron per step, got {self.target_rates}")
+        return self
 
     @model_validator(mode="after")
     def _check_ranges(self):
