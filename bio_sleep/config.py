@@ -93,7 +93,7 @@ class SleepConfig(_Section):
     # Rate calibration (bio_sleep.sleep.calibration): thresholds searched to give these rates.
     target_rates: list[float] | None = Field(
         None, min_length=1, description="Spikes per neuron per step over the sleep, per weight layer or one for all; "
-        "replaces thresholds (then only the search's start values).")
+        "replaces thresholds (then only the search's start values); 0 keeps that layer's threshold.")
     calibration_steps: int | None = Field(
         None, ge=1, description="Steps of each calibration run (the sleep's first ones); empty: the whole sleep.")
     calibration_tolerance: float = Field(0.1, gt=0, lt=1, description="Relative error allowed on each target rate.")
@@ -105,8 +105,9 @@ class SleepConfig(_Section):
         if len(self.target_rates) not in (1, len(self.thresholds)):
             raise ValueError(f"sleep.target_rates has {len(self.target_rates)} values for {len(self.thresholds)} "
                              "thresholds; give one per threshold (weight layer) or one for all")
-        if any(not 0.0 < rate < 1.0 for rate in self.target_rates):
-            raise ValueError(f"every target rate must lie in (0, 1) spikes per neuron per step, got {self.target_rates}")
+        if any(not 0.0 <= rate < 1.0 for rate in self.target_rates) or not any(self.target_rates):
+            raise ValueError(f"every target rate must lie in [0, 1) spikes per neuron per step (0: keep that layer's "
+                             f"threshold) and one must be > 0, got {self.target_rates}")
         return self
 
     @model_validator(mode="after")

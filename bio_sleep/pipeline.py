@@ -83,6 +83,9 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
     slept = sleep_model(control, data.x_train, config.sleep, seed=config.seed, image_shape=data.image_shape,
                         progress=progress)
     timings["sleep_compile_s"], timings["sleep_simulate_s"] = slept.compile_seconds, slept.simulate_seconds
+    if slept.calibration:   # the recorded config reproduces the sleep: the thresholds found, no targets
+        config, timings["sleep_calibration_s"] = slept.calibration.applied_to(config), slept.calibration.seconds
+        (folder / "config.toml").write_text(config_to_toml(config))
     torch.save(slept.model.state_dict(), folder / "slept.pt")
     recording = slept.recording.to_dataset(attrs={"config": config_to_toml(config), "backend": config.sleep.backend})
     recording.to_netcdf(folder / "sleep_recording.nc")
@@ -106,6 +109,7 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
         "folder": str(folder),
         "accuracy_clean": {n: float(results.accuracy_clean.sel(network=n)) for n in results.network.values},
         "sleep_layers": slept.recording.layer_report(),
+        "calibration": slept.calibration and slept.calibration.report(slept.before),
         "timings": timings,
     }
     for name in sweeps:

@@ -37,6 +37,13 @@ def test_calibration_reaches_its_targets_during_the_plastic_sleep():
     assert [row["layer"] for row in calibration.report(result.before)] == ["hidden_1", "hidden_2", "output"]
 
 
+def test_a_zero_target_keeps_the_configured_threshold():
+    result = sleep_model(small_model(), inputs(), sleep_config(thresholds=[1.0, 0.7, 1.0], target_rates=[0.05, 0.0, 0.05]))
+    assert result.calibration.thresholds[1] == 0.7
+    assert result.calibration.report(result.before)[1]["achieved_over_target"] is None
+    np.testing.assert_allclose(result.recording.firing_fraction()[[1, 3]], 0.05, rtol=0.2)
+
+
 def test_one_target_applies_to_every_layer():
     result = sleep_model(small_model(), inputs(), sleep_config(target_rates=[0.05]))
     assert result.calibration.targets == (0.05, 0.05, 0.05)
@@ -66,8 +73,48 @@ def test_a_target_too_small_to_measure_is_refused_before_searching():
         sleep_model(small_model(), inputs(), sleep_config(target_rates=[0.05, 0.05, 1e-4]))
 
 
-@pytest.mark.parametrize("rates, message", [([0.01, 0.02], "one per threshold"), ([1.5], r"lie in \(0, 1\)"),
-                                            ([0.0], r"lie in \(0, 1\)")])
+@pytest.mark.parametrize("rates, message", [([0.01, 0.02], "one per threshold"), ([1.5], r"lie in \[0, 1\)"),
+                                            ([0.0], "one must be > 0"), ([-0.1], r"lie in \[0, 1\)")])
 def test_bad_target_rates_are_refused_by_the_config(rates, message):
     with pytest.raises(BioSleepError, match=message):
         config_from_dict({"thresholds": [1.0, 1.0, 1.0], "target_rates": rates}, kind=SleepConfig)
+
+
+def test_a_calibrated_run_records_its_thresholds_and_its_config_reproduces_it(tmp_path):
+    import json
+
+    import xarray as xr
+
+    from bio_sleep.config import default_config, load_config, with_overrides
+    from bio_sleep.pipeline import run_experiment
+
+    config = with_overrides(default_config(), {
+        "output_dir": str(tmp_path), "data": {"patches_train_copies": 20, "patches_test_copies": 5},
+        "sleep": {"backend": "torch", "steps": 400, "target_rates": [0.05]},
+        "evaluation": {"noise_levels": [0.0, 0.5], "blur_sigmas": []}})
+    first = run_experiment(config, progress=False, log=lambda *_: None)
+    summary = json.loads((first.folder / "summary.json").read_text())
+    [row] = summary["calibration"]
+    assert row["target_rate"] == 0.05 and row["achieved_rate"] == pytest.approx(0.05, rel=0.2)
+    recorded = load_config(first.folder / "config.toml")
+    assert recorded.sleep.thresholds == [row["threshold"]] and recorded.sleep.target_rates is None
+    again = run_experiment(recorded, progress=False, log=lambda *_: None)
+    xr.testing.assert_equal(xr.load_dataset(first.folder / "weights.nc"), xr.load_dataset(again.folder / "weights.nc"))
+
+
+def test_studies_sweep_target_rates(tmp_path):
+    from bio_sleep.config import default_config, with_overrides
+    from bio_sleep.studies import run_study, study_from_dict
+    from bio_sleep.studies.config import apply_point
+
+    experiment = with_overrides(default_config(), {
+        "sleep": {"backend": "torch", "steps": 300}, "data": {"patches_train_copies": 10, "patches_test_copies": 5},
+        "training": {"epochs": 2, "batch_size": 10}})
+    assert apply_point(experiment, {"sleep.target_rates": 0.02}).sleep.target_rates == [0.02]
+    with pytest.raises(BioSleepError, match="set sleep.target_rates in the experiment"):
+        study_from_dict({"experiment": experiment.model_dump(), "grid": {"target_rates.0": [0.02]}})
+    study = study_from_dict({"name": "rates", "experiment": experiment.model_dump(),
+                             "grid": {"target_rates": [0.03, 0.1]}, "evaluation": {"distortions": {}}})
+    dataset = run_study(study, tmp_path, progress=False)
+    assert list(dataset["status"].values) == ["ok", "ok"]
+    np.testing.assert_allclose(dataset["firing_fraction"].sel(layer="output").values, [0.03, 0.1], rtol=0.2)

@@ -3,7 +3,7 @@
 ``sleep.target_rates`` (spikes per neuron per step, one per simulated weight
 layer or one for all) replaces the absolute thresholds: the configured
 ``thresholds`` are only where each search starts (and, for a CNN, say how many
-layers are simulated). Layer l's activity depends only on the layers before
+layers are simulated). A target of 0 keeps that layer's configured threshold. Layer l's activity depends only on the layers before
 it, so the layers are calibrated in order, each with the ones before fixed, on
 the network cut after layer l. Each try is one run of the torch backend in
 float32 on the sleep's own input raster, with the sleep's own plasticity: STDP
@@ -52,22 +52,16 @@ class Calibration:
         return replace(self, achieved_rates=tuple(float(fractions[i + 1]) for i in weight_layer_indices(network)))
 
     def report(self, network: SpikingNetwork) -> list[dict]:
-        """Per calibrated layer: name, target, threshold, search rate, achieved rate and its ratio to the target."""
+        """Per weight layer: name, target (0: not calibrated), threshold, search rate, achieved rate / target."""
         names = layer_names(len(network.sizes))
         rows = []
         for k, index in enumerate(weight_layer_indices(network)):
             achieved = self.achieved_rates[k] if self.achieved_rates is not None else None
             rows.append({"layer": names[index + 1], "target_rate": self.targets[k], "threshold": self.thresholds[k],
                          "search_rate": self.search_rates[k], "achieved_rate": achieved, "tries": self.tries[k],
-                         "achieved_over_target": None if achieved is None else achieved / self.targets[k]})
+                         "achieved_over_target": None if achieved is None or not self.targets[k]
+                         else achieved / self.targets[k]})
         return rows
-
-    def summary(self) -> dict:
-        """What a run folder records: per-layer targets, chosen thresholds, rates, and the search's time."""
-        return {"target_rates": list(self.targets), "thresholds": list(self.thresholds),
-                "search_rates": list(self.search_rates),
-                "achieved_rates": None if self.achieved_rates is None else list(self.achieved_rates),
-                "tries": list(self.tries), "seconds": self.seconds}
 
     def applied_to(self, config):
         """``config`` (an experiment config) as it reproduces this sleep: the chosen thresholds, no targets."""
@@ -180,7 +174,7 @@ def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarr
                                               "record_spike_trains": False, "record_potentials": {}})
     fewest = 2.0 / config.calibration_tolerance   # spikes that resolve a rate to the tolerance
     for target, index in zip(targets, indices):
-        if target * network.sizes[index + 1] * steps < fewest:
+        if 0 < target * network.sizes[index + 1] * steps < fewest:
             raise BioSleepError(
                 f"sleep.target_rates: {target:.3g} spikes per neuron per step in {names[index + 1]} "
                 f"({network.sizes[index + 1]} neurons) is fewer than {fewest:.0f} spikes in {steps} steps, too few "
@@ -195,7 +189,10 @@ def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarr
             return float(recording.firing_fraction()[index + 1])
 
         search = _Search(rate_at, float(network.thresholds[index]), targets[k], config.calibration_tolerance, name)
-        threshold, rate = search.run()
+        if targets[k] == 0:   # not calibrated: the configured threshold, its rate measured once
+            threshold, rate = search.start, search.measure(search.start)
+        else:
+            threshold, rate = search.run()
         thresholds.append(float(threshold))
         search_rates.append(rate)
         tries.append(len(search.tried))
