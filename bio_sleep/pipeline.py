@@ -86,6 +86,7 @@ def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -
     if slept.calibration:   # the recorded config reproduces the sleep: the thresholds found, no targets
         config, timings["sleep_calibration_s"] = slept.calibration.applied_to(config), slept.calibration.seconds
         (folder / "config.toml").write_text(config_to_toml(config))
+        log(slept.calibration.summary(slept.before))
     torch.save(slept.model.state_dict(), folder / "slept.pt")
     recording = slept.recording.to_dataset(attrs={"config": config_to_toml(config), "backend": config.sleep.backend})
     recording.to_netcdf(folder / "sleep_recording.nc")

@@ -92,10 +92,12 @@ def test_a_calibrated_run_records_its_thresholds_and_its_config_reproduces_it(tm
         "output_dir": str(tmp_path), "data": {"patches_train_copies": 20, "patches_test_copies": 5},
         "sleep": {"backend": "torch", "steps": 400, "target_rates": [0.05]},
         "evaluation": {"noise_levels": [0.0, 0.5], "blur_sigmas": []}})
-    first = run_experiment(config, progress=False, log=lambda *_: None)
+    logged = []
+    first = run_experiment(config, progress=False, log=logged.append)
     summary = json.loads((first.folder / "summary.json").read_text())
     [row] = summary["calibration"]
     assert row["target_rate"] == 0.05 and row["achieved_rate"] == pytest.approx(0.05, rel=0.2)
+    assert any(line.startswith("rate calibration:") and "output" in line for line in logged)
     recorded = load_config(first.folder / "config.toml")
     assert recorded.sleep.thresholds == [row["threshold"]] and recorded.sleep.target_rates is None
     again = run_experiment(recorded, progress=False, log=lambda *_: None)

@@ -69,6 +69,17 @@ class Calibration:
                          else achieved / self.targets[k]})
         return rows
 
+    def summary(self, network: SpikingNetwork) -> str:
+        """A table of targets, thresholds found and rates achieved, for the log."""
+        lines = [f"rate calibration: {sum(self.tries)} search runs in {self.seconds:.1f} s",
+                 f"{'layer':<10}{'target':>10}{'threshold':>12}{'search':>10}{'achieved':>10}{'/ target':>10}"]
+        for row in self.report(network):
+            ratio = "kept" if row["achieved_over_target"] is None else f"{row['achieved_over_target']:.2f}"
+            achieved = "" if row["achieved_rate"] is None else f"{row['achieved_rate']:.3g}"
+            lines.append(f"{row['layer']:<10}{row['target_rate']:>10.3g}{row['threshold']:>12.5g}"
+                         f"{row['search_rate']:>10.3g}{achieved:>10}{ratio:>10}")
+        return "\n".join(lines)
+
     def applied_to(self, config):
         """``config`` (an experiment config) as it reproduces this sleep: the chosen thresholds, no targets."""
         sleep = config.sleep.model_copy(update={"thresholds": list(self.thresholds), "target_rates": None})
