@@ -50,6 +50,14 @@ def test_one_target_applies_to_every_layer():
     np.testing.assert_allclose(result.recording.firing_fraction()[1:], 0.05, rtol=0.2)
 
 
+def test_calibration_steps_calibrate_on_the_start_of_the_sleep():
+    result = sleep_model(small_model(), inputs(), sleep_config(target_rates=[0.05], calibration_steps=200))
+    np.testing.assert_allclose(result.calibration.search_rates, 0.05, rtol=0.1)
+    recording = result.recording
+    start_rates = recording.spikes_per_step[1:, :200].mean(axis=1) / np.asarray(recording.layer_sizes[1:])
+    np.testing.assert_allclose(start_rates, result.calibration.search_rates, rtol=0.1)   # float32 search, float64 sleep
+
+
 def test_recorded_thresholds_reproduce_the_sleep():
     model, x = small_model(), inputs()
     calibrated = sleep_model(model, x, sleep_config(target_rates=[0.05, 0.03, 0.08]))
