@@ -200,7 +200,7 @@ def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarr
     for k, index in enumerate(indices):
         name = names[index + 1]
 
-        def rate_at(threshold: float, k=k, index=index) -> float:
+        def rate_at(threshold: float, index=index) -> float:
             cut = _cut(network, index, thresholds + [threshold])
             _, recording, _ = simulate(cut, dynamics, raster[:steps], search_config, progress=False)
             return float(recording.firing_fraction()[index + 1])
