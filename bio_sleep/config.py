@@ -110,11 +110,32 @@ class SleepConfig(_Section):
         "constant", description="constant: the paper's inc/dec; weight_dependent: times 2(1 - sigmoid(W/0.001)), the authors' code.")
     spike_condition: Literal["above", "at_or_above"] = Field(
         "above", description="above: v > threshold (paper); at_or_above: v >= threshold (authors' code).")
-    normalisation: Literal["authors", "diehl"] = "authors"
+    normalisation: Literal["authors", "authors_eval_mode", "diehl"] = Field(
+        "authors", description="authors: their chained factors on their non-inverted-dropout network (torch units); "
+        "authors_eval_mode: the same chaining on torch eval-mode maxima; diehl: the textbook rule.")
     normalisation_samples: int = Field(10000, ge=1, description="Training samples used for data-based normalisation.")
     record_spike_trains: bool = False
     record_potentials: dict[str, list[int]] = Field(
         {}, description="Membrane potentials recorded every step, by layer name: {hidden_1 = [0, 7], output = [3]}.")
+    # Rate calibration (bio_sleep.sleep.calibration): thresholds searched to give these rates.
+    target_rates: list[float] | None = Field(
+        None, min_length=1, description="Spikes per neuron per step over the sleep, per weight layer or one for all; "
+        "replaces thresholds (then only the search's start values); 0 keeps that layer's threshold.")
+    calibration_steps: int | None = Field(
+        None, ge=1, description="Steps of each calibration run (the sleep's first ones); empty: the whole sleep.")
+    calibration_tolerance: float = Field(0.1, gt=0, lt=1, description="Relative error allowed on each target rate.")
+
+    @model_validator(mode="after")
+    def _check_target_rates(self):
+        if self.target_rates is None:
+            return self
+        if len(self.target_rates) not in (1, len(self.thresholds)):
+            raise ValueError(f"sleep.target_rates has {len(self.target_rates)} values for {len(self.thresholds)} "
+                             "thresholds; give one per threshold (weight layer) or one for all")
+        if any(not 0.0 <= rate < 1.0 for rate in self.target_rates) or not any(self.target_rates):
+            raise ValueError(f"every target rate must lie in [0, 1) spikes per neuron per step (0: keep that layer's "
+                             f"threshold) and one must be > 0, got {self.target_rates}")
+        return self
 
     @field_validator("torch_device")
     @classmethod

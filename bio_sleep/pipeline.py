@@ -95,6 +95,10 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
     slept = sleep_model(control, data.x_train, config.sleep, seed=config.seed, image_shape=data.image_shape,
                         progress=progress)
     timings["sleep_compile_s"], timings["sleep_simulate_s"] = slept.compile_seconds, slept.simulate_seconds
+    if slept.calibration:   # the recorded config reproduces the sleep: the thresholds found, no targets
+        config, timings["sleep_calibration_s"] = slept.calibration.applied_to(config), slept.calibration.seconds
+        run.write_text("config.toml", config_to_toml(config))
+        log(slept.calibration.summary(slept.before))
     run.write_torch("slept.pt", slept.model.state_dict())
     recording = slept.recording.to_dataset(attrs={"config": config_to_toml(config), "backend": config.sleep.backend})
     run.write_netcdf("sleep_recording.nc", recording)
@@ -118,6 +122,7 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
         "folder": str(folder),
         "accuracy_clean": {n: float(results.accuracy_clean.sel(network=n)) for n in results.network.values},
         "sleep_layers": slept.recording.layer_report(),
+        "calibration": slept.calibration and slept.calibration.report(slept.before),
         "timings": timings,
     }
     for name in sweeps:

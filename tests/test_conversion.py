@@ -58,6 +58,37 @@ def test_normalisation_factors_follow_both_rules():
     np.testing.assert_allclose(layer_factors(model, x, "authors"), [1 / s1, s1 / s2, (s2 / s1) / s3])
 
 
+def test_authors_normalisation_uses_their_non_inverted_dropout_network():
+    # 2-2-1-1 with dropout 0.5 after both hidden layers, computed by hand. Torch eval activations on the two
+    # inputs: h1 = [2, 0.5] and [0, 0.5], h2 = 1.5*2 + 0.2*0.5 = 3.1, out = 0.6*3.1 = 1.86.
+    model = nn.Sequential(nn.Linear(2, 2, bias=False), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(2, 1, bias=False), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1, 1, bias=False), nn.ReLU())
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[2.0, -1.0], [0.5, 0.5]]))
+        model[3].weight.copy_(torch.tensor([[1.5, 0.2]]))
+        model[6].weight.copy_(torch.tensor([[0.6]]))
+    x = torch.eye(2)
+    # Eval mode: s = [max(2, 2), max(1.5, 3.1), max(0.6, 1.86)].
+    np.testing.assert_allclose(layer_factors(model, x, "authors_eval_mode"), [1 / 2, 2 / 3.1, (3.1 / 2) / 1.86])
+    # The authors' network: activations x (1 - p), weights after a dropout / (1 - p):
+    # s = [max(2, 0.5*2), max(1.5/0.5, 0.5*3.1), max(0.6/0.5, 1.86)] = [2, 3, 1.86]; their factors
+    # [1/2, 2/3, (3/2)/1.86] multiply their weights, i.e. the torch weights / 0.5 after the first layer.
+    np.testing.assert_allclose(layer_factors(model, x, "authors"), [1 / 2, (2 / 3) / 0.5, (1.5 / 1.86) / 0.5])
+
+
+def test_authors_normalisation_of_a_cnn_with_dropout():
+    # Conv 1x1 (w = 2) -> ReLU -> Dropout(0.5) -> Linear (w = 1.5) on one 1x1 image of value 1: h1 = 2, out = 3.
+    model = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(),
+                          nn.Linear(1, 1, bias=False))
+    with torch.no_grad():
+        model[0].weight.fill_(2.0)
+        model[4].weight.fill_(1.5)
+    x = torch.ones(1, 1, 1, 1)
+    np.testing.assert_allclose(layer_factors(model, x, "authors_eval_mode"), [1 / 2, 2 / 3])
+    # Theirs: s = [max(2, 0.5*2), max(1.5/0.5, 3)] = [2, 3], factors [1/2, 2/3] on weights / 0.5 after the dropout.
+    np.testing.assert_allclose(layer_factors(model, x, "authors"), [1 / 2, (2 / 3) / 0.5])
+
+
 def test_spiking_network_copies_weights_and_scales_alphas():
     model, x = simple_model(), torch.rand(50, 6)
     network = to_spiking_network(model, x, [1.0, 2.0, 3.0], alpha_scale=2.5)

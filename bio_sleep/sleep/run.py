@@ -10,6 +10,7 @@ from torch import nn
 from bio_sleep.converters import SleepDynamics, SpikingNetwork, to_spiking_network, to_torch
 from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network
 from bio_sleep.errors import BioSleepError
+from bio_sleep.sleep.calibration import Calibration, calibrate, calibrated_network
 from bio_sleep.sleep.input_spikes import draw_input_spikes, probability_scale
 from bio_sleep.sleep.recording import SleepRecording, layer_names
 from bio_sleep.sleep.simulator import BuildPlan, simulator_for
@@ -25,6 +26,7 @@ class SleepResult:
     recording: SleepRecording
     simulate_seconds: float
     compile_seconds: float
+    calibration: Calibration | None = None     # thresholds found for sleep.target_rates
 
 
 def dynamics_from(config) -> SleepDynamics:
@@ -69,6 +71,8 @@ def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 
         network = to_spiking_network(model, x_normalise, config.thresholds, config.alpha_scale, config.normalisation)
     raster = draw_input_spikes(x_train.numpy(), config.steps, probability_scale(config.max_rate, config.dt, config.spike_probability),
                                config.input_mode, seed=seed, image_shape=image_shape, mask_size=config.mask_size)
+    calibration = calibrate(network, dynamics_from(config), raster, config) if config.target_rates else None
+    network = calibrated_network(network, calibration) if calibration else network
     start = time.perf_counter()
     slept, recording, compile_seconds = simulate(network, dynamics_from(config), raster, config, progress=progress)
     seconds = time.perf_counter() - start - compile_seconds
@@ -79,4 +83,5 @@ def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 
         raise BioSleepError(f"sleep drove the weights {diverged} to infinity or NaN (inc = {config.inc:g}, "
                             f"dec = {config.dec:g}, {config.steps} steps): lower sleep.inc and sleep.dec or shorten "
                             "sleep.steps")
-    return SleepResult(slept_model, network, slept, recording, seconds, compile_seconds)
+    return SleepResult(slept_model, network, slept, recording, seconds, compile_seconds,
+                       calibration and calibration.with_achieved(recording, network))

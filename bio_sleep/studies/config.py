@@ -5,7 +5,8 @@ config (``bio-sleep src``, a CNN given by ``model.layers``); either way its
 control network is trained once and every point sleeps a copy of it.
 Swept parameters are named as fields of ``[sleep]`` (``decay``, ``alpha_scale``,
 ``inc``, ``dec``, ``max_rate``, ``steps``, ...), a per-layer threshold as
-``thresholds.<layer index>``; a leading ``sleep.`` is accepted. Every point is
+``thresholds.<layer index>``, a target rate as ``target_rates`` (one for every
+layer) or ``target_rates.<layer index>``; a leading ``sleep.`` is accepted. Every point is
 validated into a full experiment config before any work starts.
 """
 from __future__ import annotations
@@ -143,12 +144,15 @@ def check_parameter(name: str, experiment) -> None:
     """Raise unless ``name`` is a sweepable sleep parameter of ``experiment``."""
     field, _, index = canonical(name).partition(".")
     n_layers = len(experiment.sleep.thresholds)
-    if field == "thresholds":
+    if field == "target_rates" and index and experiment.sleep.target_rates is None:
+        raise ValueError(f"'{name}' sweeps one layer's target rate: set sleep.target_rates in the experiment "
+                         "for the other layers, or sweep 'target_rates' (one rate for every layer)")
+    if field == "thresholds" or field == "target_rates" and index:
         if not index.isdigit() or int(index) >= n_layers:
-            raise ValueError(f"'{name}': name a layer's threshold as thresholds.<0..{n_layers - 1}>")
-    elif field not in NUMERIC_SLEEP_FIELDS or index:
+            raise ValueError(f"'{name}': name a layer's value as {field}.<0..{n_layers - 1}>")
+    elif field not in NUMERIC_SLEEP_FIELDS + ["target_rates"] or index:
         raise ValueError(f"'{name}' is not a sweepable sleep parameter; choose from "
-                         f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]}")
+                         f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]} or target_rates[.<layer>]")
 
 
 def check_range(name: str, low: float, high: float, experiment) -> None:
@@ -166,9 +170,13 @@ def apply_point(experiment, point: dict[str, float]):
     sleep = experiment.sleep.model_dump()
     for name, value in point.items():
         field, _, index = canonical(name).partition(".")
-        if field == "thresholds":
-            sleep["thresholds"] = list(sleep["thresholds"])
-            sleep["thresholds"][int(index)] = float(value)
+        if field in ("thresholds", "target_rates") and index:
+            values = list(sleep[field])
+            values = values * len(sleep["thresholds"]) if len(values) == 1 else values   # one target for all
+            values[int(index)] = float(value)
+            sleep[field] = values
+        elif field == "target_rates":
+            sleep[field] = [float(value)]
         else:
             sleep[field] = int(value) if SleepConfig.model_fields[field].annotation is int else float(value)
     return with_overrides(experiment, {"sleep": sleep})
