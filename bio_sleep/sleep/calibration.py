@@ -82,8 +82,10 @@ class Calibration:
 
     def applied_to(self, config):
         """``config`` (an experiment config) as it reproduces this sleep: the chosen thresholds, no targets."""
-        sleep = config.sleep.model_copy(update={"thresholds": list(self.thresholds), "target_rates": None})
-        return config.model_copy(update={"sleep": sleep})
+        from bio_sleep.config import with_overrides
+
+        return with_overrides(config, {"sleep": {"thresholds": list(self.thresholds), "target_rates": None}},
+                              "calibrated thresholds")
 
 
 def weight_layer_indices(network: SpikingNetwork) -> list[int]:
@@ -187,8 +189,12 @@ def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarr
     targets = _targets(config, len(indices))
     steps = min(config.calibration_steps or len(raster), len(raster))
     names = layer_names(len(network.sizes))
-    search_config = config.model_copy(update={"backend": "torch", "torch_dtype": "float32",
-                                              "record_spike_trains": False, "record_potentials": {}})
+    from bio_sleep.config import config_from_dict
+
+    # Replaced whole, not merged: the cut networks may lack layers whose potentials the sleep records.
+    search_config = config_from_dict({**config.model_dump(), "backend": "torch", "torch_dtype": "float32",
+                                      "record_spike_trains": False, "record_potentials": {}},
+                                     "calibration runs", type(config))
     fewest = 2.0 / config.calibration_tolerance   # spikes that resolve a rate to the tolerance
     for target, index in zip(targets, indices):
         if 0 < target * network.sizes[index + 1] * steps < fewest:
