@@ -43,8 +43,9 @@ def activation_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000)
     """
     activation_max = [0.0] * len(weight_layers(model))
     model.eval()  # torch dropout is inverted: eval mode is the identity, unlike the authors' (1 - p) scaling
+    device = next(model.parameters()).device   # a model on the GPU normalises there
     for start in range(0, len(x), batch_size):
-        activations = x[start:start + batch_size]
+        activations = x[start:start + batch_size].to(device)
         index = 0
         for module in model:
             activations = module(activations)

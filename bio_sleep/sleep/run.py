@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bio_sleep.converters import SleepDynamics, SpikingNetwork, to_spiking_network, to_torch
+from bio_sleep.converters import SleepDynamics, SpikingNetwork, as_sequential, to_spiking_network, to_torch
 from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network
 from bio_sleep.errors import BioSleepError
 from bio_sleep.sleep.calibration import Calibration, calibrate, calibrated_network
@@ -56,20 +56,44 @@ def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *
     return slept, recording, simulator.compile_seconds
 
 
-def sleep_model(model: nn.Module, x_train: torch.Tensor, config, *, seed: int = 0, image_shape=None,
+def training_inputs(x_train, image_shape=None) -> tuple[torch.Tensor, tuple[int, ...] | None]:
+    """Training inputs as a CPU float tensor in the shape given, and their image shape (C, H, W), if images.
+
+    Accepts what a model takes: (N, D) vectors, (N, H, W) or (N, C, H, W) images (whose shape is then
+    read from the array), as a tensor on any device or a numpy array.
+    """
+    x = torch.as_tensor(x_train).detach().cpu()
+    if not torch.is_floating_point(x):
+        x = x.float()
+    if x.ndim not in (2, 3, 4):
+        raise BioSleepError(f"training inputs of shape {tuple(x.shape)}: give (N, features), (N, H, W) or (N, C, H, W)")
+    if x.ndim > 2:
+        shape = tuple(x.shape[1:]) if x.ndim == 4 else (1, *x.shape[1:])
+        if image_shape is not None and tuple(image_shape) != shape:
+            raise BioSleepError(f"image_shape {tuple(image_shape)} does not match the inputs' shape {shape}; "
+                                "leave image_shape out, it is read from the inputs")
+        image_shape = shape
+    return x, (tuple(image_shape) if image_shape is not None else None)
+
+
+def sleep_model(model: nn.Module, x_train, config, *, seed: int = 0, image_shape=None,
                 progress: bool = True) -> SleepResult:
     """Give ``model`` a sleep phase as ``config`` (a SleepConfig) describes; the model itself is untouched.
 
-    A model with Conv2d layers is converted by ``cnn_to_spiking_network`` (one
-    threshold per simulated weight layer) and only its convolutions learn (SRC).
+    ``model`` is an ``nn.Sequential`` or any module whose forward is a chain of supported layers
+    (``converters.as_sequential``); ``x_train`` any input shape it takes (``training_inputs``). A model with
+    Conv2d layers is converted by ``cnn_to_spiking_network`` (one threshold per simulated weight layer)
+    and only its convolutions learn (SRC).
     """
-    x_normalise = x_train[:config.normalisation_samples]
-    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
-        network = cnn_to_spiking_network(model, x_normalise, config.thresholds, config.alpha_scale,
+    x_train, image_shape = training_inputs(x_train, image_shape)
+    chain = as_sequential(model)
+    x_normalise = x_train[:config.normalisation_samples]   # in the shape the model takes
+    if any(isinstance(m, nn.Conv2d) for m in chain.modules()):
+        network = cnn_to_spiking_network(chain, x_normalise, config.thresholds, config.alpha_scale,
                                          config.normalisation, image_shape)
     else:
-        network = to_spiking_network(model, x_normalise, config.thresholds, config.alpha_scale, config.normalisation)
-    raster = draw_input_spikes(x_train.numpy(), config.steps, probability_scale(config.max_rate, config.dt, config.spike_probability),
+        network = to_spiking_network(chain, x_normalise, config.thresholds, config.alpha_scale, config.normalisation)
+    raster = draw_input_spikes(x_train.reshape(len(x_train), -1).numpy(), config.steps, probability_scale(config.max_rate, config.dt, config.spike_probability),
                                config.input_mode, seed=seed, image_shape=image_shape, mask_size=config.mask_size)
     calibration = calibrate(network, dynamics_from(config), raster, config) if config.target_rates else None
     network = calibrated_network(network, calibration) if calibration else network
