@@ -28,7 +28,7 @@ def load_run(folder, data_root: str | None = None):
     """(config, data, {"control": model, "sleep": model}) of a run folder written by ``bio-sleep run``."""
     from bio_sleep.config import load_config
     from bio_sleep.data import load_dataset
-    from bio_sleep.models import build_fc
+    from bio_sleep.models import build_model
 
     folder = Path(folder)
     missing = [name for name in ("config.toml", "control.pt", "slept.pt") if not (folder / name).is_file()]
@@ -39,8 +39,7 @@ def load_run(folder, data_root: str | None = None):
         config = config.model_copy(update={"data": config.data.model_copy(update={"root": data_root})})
     models = {}
     for name, file in (("control", "control.pt"), ("sleep", "slept.pt")):
-        model = build_fc(config.model.widths, config.model.dropout, config.model.output, config.model.init,
-                         config.model.init_range)
+        model = build_model(config)
         try:
             model.load_state_dict(torch.load(folder / file, map_location="cpu", weights_only=True))
         except (RuntimeError, OSError, ValueError) as error:

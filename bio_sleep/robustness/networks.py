@@ -7,18 +7,7 @@ import torch
 from bio_sleep.attacks import run_attack
 from bio_sleep.defences import distill, fine_tune
 from bio_sleep.evaluation import distort
-from bio_sleep.models import build_fc, train
 from bio_sleep.sleep import sleep_model
-
-
-def train_control(config, data, seed: int, progress: bool):
-    torch.manual_seed(seed)
-    m = config.model
-    model = build_fc(m.widths, m.dropout, m.output, m.init, m.init_range)
-    t = config.training
-    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate,
-                 momentum=t.momentum, batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed,
-                 progress=progress, description="control")
 
 
 def distilled(config, control, data, seed: int, progress: bool):

@@ -23,6 +23,7 @@ from bio_sleep.config import config_to_toml
 from bio_sleep.data import load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep
+from bio_sleep.models import train_control
 from bio_sleep.robustness import networks
 from bio_sleep.run_folder import RunFolder, load_netcdf
 
@@ -105,7 +106,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
     """All results of one seed, as xarray objects."""
     x_attack = data.x_test[:config.attacks.samples]
     y_attack = data.y_test[:config.attacks.samples]
-    control = networks.train_control(config, data, seed, progress)
+    control = train_control(config, data, seed, progress)
     check_attack_inputs(control, x_attack, y_attack, data.n_classes, clip)
     models = {"control": control, "distillation": networks.distilled(config, control, data, seed, progress),
               "sleep": networks.slept(config, control, data, seed, progress)}

@@ -3,24 +3,12 @@ from __future__ import annotations
 
 import time
 
-import torch
 import xarray as xr
 
 from bio_sleep.evaluation.sweeps import accuracy_sweep
-from bio_sleep.models.cnn import build_cnn
-from bio_sleep.models.training import train
+from bio_sleep.models.from_config import train_control
 from bio_sleep.sleep.run import sleep_model
 from bio_sleep.src.defences import feedforward_fitting, fine_tune, gradient_expansion
-
-
-def train_baseline(config, data, seed: int, progress: bool = True):
-    """The CNN of ``config.model`` trained on clean data; ``seed`` fixes initialisation and sample order."""
-    torch.manual_seed(seed)
-    model = build_cnn(config.model.layers, tuple(config.model.input_shape))
-    t = config.training
-    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
-                 batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed, progress=progress,
-                 description="baseline")
 
 
 def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Dataset, dict, dict]:
@@ -30,7 +18,7 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
     shape = data.image_shape
     timings = {}
     start = time.perf_counter()
-    baseline = train_baseline(config, data, seed, progress)
+    baseline = train_control(config, data, seed, progress, description="baseline")
     timings["train_seconds"] = time.perf_counter() - start
     models = {"baseline": baseline}
     wanted = set(config.models)

@@ -21,16 +21,11 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapt
 from bio_sleep.attacks.params import FGSMParams
 from bio_sleep.config import ExperimentConfig, SleepConfig, config_from_dict, load_config, read_toml, with_overrides
 from bio_sleep.errors import BioSleepError
+from bio_sleep.models.from_config import experiment_kind
 from bio_sleep.src.config import SrcExperimentConfig, load_src_config
 
 # Fields of SleepConfig that hold one number and may therefore be swept.
 NUMERIC_SLEEP_FIELDS = sorted(name for name, field in SleepConfig.model_fields.items() if field.annotation in (int, float))
-
-
-def experiment_kind(experiment) -> str:
-    """'cnn' for an SRC experiment (its model is a list of ``layers``), else 'fc'; takes a config or its dict."""
-    model = experiment.get("model", {}) if isinstance(experiment, dict) else experiment.model
-    return "cnn" if ("layers" in model if isinstance(model, dict) else hasattr(model, "layers")) else "fc"
 
 
 # A study's or search's experiment: a fully connected run config or an SRC (CNN) config.

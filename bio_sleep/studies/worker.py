@@ -47,19 +47,10 @@ def load_data(experiment):
     return _dataset(experiment_kind(experiment), experiment.data.model_dump_json())
 
 
-def new_model(experiment):
-    """The experiment's untrained network: a CNN from ``model.layers`` or an FC net from ``model.widths``."""
-    from bio_sleep.models import build_fc
-    from bio_sleep.models.cnn import build_cnn
-    from bio_sleep.studies.config import experiment_kind
-
-    model = experiment.model
-    if experiment_kind(experiment) == "cnn":
-        return build_cnn(model.layers, tuple(model.input_shape))
-    return build_fc(model.widths, model.dropout, model.output, model.init, model.init_range)
-
-
 def build_model(experiment, state: dict):
+    """The experiment's network holding ``state`` (numpy or torch arrays), in eval mode."""
+    from bio_sleep.models import build_model as new_model
+
     model = new_model(experiment)
     model.load_state_dict({name: torch.as_tensor(value) for name, value in state.items()})
     return model.eval()
