@@ -66,11 +66,11 @@ def run(args) -> int:
 def _test_images(config, args, config_path):
     import numpy as np
 
-    from bio_sleep.src.experiment import load_data
+    from bio_sleep.data import load_dataset
 
     data_config = config.data.model_copy(update={"root": args.data_root}) if args.data_root else config.data
     try:
-        data = load_data(data_config)
+        data = load_dataset(data_config)
     except BioSleepError as error:
         raise BioSleepError(f"Grad-CAM needs the test images of [data] in {config_path}: {error}\n"
                             "give --data-root, or --samples 0 to skip the attention analysis") from None

@@ -17,16 +17,10 @@ import torch
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(kind: str, data_json: str):
-    if kind == "cnn":
-        from bio_sleep.src.config import ImageDataConfig
-        from bio_sleep.src.experiment import load_data as load_image_data
-
-        return load_image_data(ImageDataConfig.model_validate_json(data_json))
-    from bio_sleep.config import DataConfig
+def _dataset(data_config):
     from bio_sleep.data import load_dataset
 
-    return load_dataset(DataConfig.model_validate_json(data_json))
+    return load_dataset(data_config)  # a frozen config: hashable, so cached per data section
 
 
 def splits(data, validation_samples: int):
@@ -42,9 +36,7 @@ def evaluation_set(data, evaluation):
 
 
 def load_data(experiment):
-    from bio_sleep.studies.config import experiment_kind
-
-    return _dataset(experiment_kind(experiment), experiment.data.model_dump_json())
+    return _dataset(experiment.data)
 
 
 def build_model(experiment, state: dict):
