@@ -18,7 +18,7 @@ from bio_sleep.analysis.weights import weights_dataset
 from bio_sleep.config import ExperimentConfig, config_to_toml
 from bio_sleep.data import ArrayDataset, load_dataset
 from bio_sleep.errors import BioSleepError
-from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep
+from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep, sweeps_from_config
 from bio_sleep.models import train_control
 from bio_sleep.run_folder import RunFolder
 from bio_sleep.sleep import sleep_model
@@ -90,10 +90,7 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
     log(slept.recording.summary())
 
     start = time.perf_counter()
-    sweeps = {"gaussian_noise": config.evaluation.noise_levels if config.evaluation.noise_level_is == "variance"
-              else [level ** 2 for level in config.evaluation.noise_levels],
-              "gaussian_blur": config.evaluation.blur_sigmas}
-    sweeps = {name: levels for name, levels in sweeps.items() if levels}
+    sweeps = sweeps_from_config(config.evaluation, data.image_shape)
     results = accuracy_sweep({"control": control, "sleep": slept.model}, data.x_test, data.y_test, sweeps,
                              seed=config.seed, image_shape=data.image_shape, batch_size=config.evaluation.batch_size,
                              progress=progress)

@@ -6,7 +6,7 @@ import torch
 
 from bio_sleep.attacks import run_attack
 from bio_sleep.defences import distill, fine_tune
-from bio_sleep.evaluation import distort
+from bio_sleep.evaluation import distort, sweeps_from_config
 from bio_sleep.sleep import sleep_model
 
 
@@ -46,8 +46,7 @@ def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, pr
 
 def fine_tuned_on_distortion(config, control, data, distortion: str, seed: int, progress: bool):
     """Control fine-tuned on its training inputs plus a copy distorted at the sweep's levels, in equal shares."""
-    evaluation = config.evaluation
-    levels = [v for v in (evaluation.noise_levels if distortion == "gaussian_noise" else evaluation.blur_sigmas) if v > 0]
+    levels = [v for v in sweeps_from_config(config.evaluation, data.image_shape)[distortion] if v > 0]
     groups = np.array_split(np.arange(len(data.x_train)), len(levels))
     x_perturbed = torch.cat([distort(data.x_train[g], distortion, level, seed=seed + i, image_shape=data.image_shape)
                              for i, (g, level) in enumerate(zip(groups, levels))])
