@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from bio_sleep.attacks import run_attack
-from bio_sleep.defences import distill, fine_tune
+from bio_sleep.defences import distill, fine_tune, mixed_training_set
 from bio_sleep.evaluation import distort, sweeps_from_config
 from bio_sleep.sleep import sleep_model
 
@@ -28,9 +28,9 @@ def slept(config, control, data, seed: int, progress: bool, attack: str | None =
 
 def _tune(config, control, data, x_perturbed, y_perturbed, seed, progress):
     f, t = config.defences.fine_tuning, config.training
-    return fine_tune(control, data.x_train, data.y_train, x_perturbed, y_perturbed, epochs=f.epochs,
-                     learning_rate=f.learning_rate, momentum=t.momentum, batch_size=t.batch_size, loss=t.loss,
-                     n_classes=data.n_classes, seed=seed, progress=progress)
+    x_mixed, y_mixed = mixed_training_set(data.x_train, data.y_train, x_perturbed, y_perturbed)
+    return fine_tune(control, x_mixed, y_mixed, epochs=f.epochs, learning_rate=f.learning_rate, momentum=t.momentum,
+                     batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed, progress=progress)
 
 
 def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, progress: bool):
