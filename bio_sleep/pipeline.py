@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import torch
 
 from bio_sleep.analysis.weights import weights_dataset
 from bio_sleep.config import ExperimentConfig, config_to_toml
 from bio_sleep.data import ArrayDataset, load_dataset
 from bio_sleep.errors import BioSleepError
-from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep
-from bio_sleep.models import build_fc, train
+from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep, sweeps_from_config
+from bio_sleep.models import train_control
 from bio_sleep.run_folder import RunFolder
 from bio_sleep.sleep import sleep_model
 
@@ -62,17 +61,6 @@ def check_compatible(config: ExperimentConfig, data: ArrayDataset) -> None:
         raise BioSleepError(f"{data.name} holds feature vectors, not images: set evaluation.blur_sigmas = [] (no blur on features)")
 
 
-def train_control(config: ExperimentConfig, data: ArrayDataset, progress: bool = True) -> torch.nn.Module:
-    """The control network: built and trained from the config's seed."""
-    torch.manual_seed(config.seed)
-    model = build_fc(config.model.widths, config.model.dropout, config.model.output, config.model.init,
-                     config.model.init_range)
-    t = config.training
-    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate,
-                 momentum=t.momentum, batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes,
-                 seed=config.seed, progress=progress)
-
-
 def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -> RunOutcome:
     """Train a control network, sleep it, evaluate both; return the run folder and a summary."""
     data = load_dataset(config.data)
@@ -88,7 +76,7 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
     timings = {}
 
     start = time.perf_counter()
-    control = train_control(config, data, progress)
+    control = train_control(config, data, config.seed, progress)
     timings["train_s"] = time.perf_counter() - start
     run.write_torch("control.pt", control.state_dict())
 
@@ -106,10 +94,7 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
     log(slept.recording.summary())
 
     start = time.perf_counter()
-    sweeps = {"gaussian_noise": config.evaluation.noise_levels if config.evaluation.noise_level_is == "variance"
-              else [level ** 2 for level in config.evaluation.noise_levels],
-              "gaussian_blur": config.evaluation.blur_sigmas}
-    sweeps = {name: levels for name, levels in sweeps.items() if levels}
+    sweeps = sweeps_from_config(config.evaluation, data.image_shape)
     results = accuracy_sweep({"control": control, "sleep": slept.model}, data.x_test, data.y_test, sweeps,
                              seed=config.seed, image_shape=data.image_shape, batch_size=config.evaluation.batch_size,
                              progress=progress)

@@ -19,7 +19,7 @@ from bio_sleep.analysis.run_report import analyse_run
 from bio_sleep.config import config_to_toml, default_config, load_config, with_overrides
 from bio_sleep.data import load_dataset
 from bio_sleep.models import accuracy
-from bio_sleep.pipeline import train_control
+from bio_sleep.models import train_control
 from bio_sleep.sleep import sleep_model
 
 

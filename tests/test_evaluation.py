@@ -40,3 +40,13 @@ def test_accuracy_sweep_dataset_and_plot(tmp_path):
     np.testing.assert_allclose(results.accuracy_gaussian_noise.sel(gaussian_noise_level=0.0), results.accuracy_clean)
     plot_accuracy_sweep(results, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_sweeps_from_config_reads_std_as_variance_and_skips_blur_on_features():
+    from bio_sleep.config import EvaluationConfig
+    from bio_sleep.evaluation import sweeps_from_config
+
+    evaluation = EvaluationConfig(noise_levels=[0.0, 0.5], noise_level_is="std", blur_sigmas=[0.0, 1.0])
+    assert sweeps_from_config(evaluation, (1, 4, 4)) == {"gaussian_noise": [0.0, 0.25], "gaussian_blur": [0.0, 1.0]}
+    assert sweeps_from_config(evaluation, None) == {"gaussian_noise": [0.0, 0.25]}
+    assert sweeps_from_config(EvaluationConfig(noise_levels=[0.3], blur_sigmas=[]), None) == {"gaussian_noise": [0.3]}

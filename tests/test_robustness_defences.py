@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from bio_sleep.data import make_patches
-from bio_sleep.defences import TemperatureScaled, distill, fine_tune
+from bio_sleep.defences import TemperatureScaled, distill, fine_tune, mixed_training_set
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import distort
 from bio_sleep.models import accuracy, build_fc, train
@@ -56,8 +56,8 @@ def test_fine_tuning_returns_a_new_model_trained_on_the_mix(control):
     model, data = control
     before = weight_layers(model)[0].weight.clone()
     noisy = distort(data.x_train, "gaussian_noise", 0.5, seed=0)
-    tuned = fine_tune(model, data.x_train, data.y_train, noisy, data.y_train, epochs=2, progress=False)
+    tuned = fine_tune(model, *mixed_training_set(data.x_train, data.y_train, noisy, data.y_train), epochs=2, progress=False)
     assert torch.equal(weight_layers(model)[0].weight, before)
     assert not torch.equal(weight_layers(tuned)[0].weight, before)
     with pytest.raises(BioSleepError, match="do not match"):
-        fine_tune(model, data.x_train, data.y_train, noisy[:, :50], data.y_train)
+        mixed_training_set(data.x_train, data.y_train, noisy[:, :50], data.y_train)

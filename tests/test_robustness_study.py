@@ -93,6 +93,18 @@ def test_feature_study_without_blur(tmp_path):
     assert per_class.output_scores.sizes == {"seed": 1, "stage": 2, "class": 5, "output_unit": 5}
 
 
+
+def test_noise_levels_given_as_std_are_swept_as_variances(tmp_path):
+    """evaluation.noise_level_is = "std" squares the levels here as in `bio-sleep run` (the study once ignored it)."""
+    config = robustness_config_from_dict({
+        "name": "std", "data": {"dataset": "npz", "path": str(features_npz(tmp_path / "features.npz", n_features=20))},
+        "model": {"widths": [20, 5], "output": "linear"}, "training": {"epochs": 1, "batch_size": 20},
+        "sleep": dict(TINY_SLEEP, steps=20), "evaluation": {"noise_levels": [0.0, 0.5], "noise_level_is": "std"},
+        "attacks": {"names": ["fgsm"], "samples": 4},
+        "defences": {"fine_tuning": {"distortions": [], "adversarial_samples": {"fgsm": 4}}}})
+    sweeps = xr.load_dataset(run_study(config, output_dir=tmp_path / "run", progress=False) / "sweeps.nc")
+    assert sweeps.gaussian_noise_level.values.tolist() == [0.0, 0.25]
+
 @pytest.mark.parametrize("change, message", [
     ({"attacks": {"names": ["carlini"]}}, "unknown attacks"),
     ({"attacks": {"jsma": {"gamma": 0.5}}}, "unknown key"),

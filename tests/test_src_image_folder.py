@@ -54,3 +54,17 @@ def test_unreadable_files_are_named(tmp_path, monkeypatch):
     (folder / "test" / "dog" / "broken.jpg").write_bytes(b"not an image")
     with pytest.raises(BioSleepError, match="broken.jpg"):
         load_image_folder(folder)
+
+
+def test_load_dataset_reads_cifar10_and_cuts_it(tmp_path, monkeypatch):
+    """CIFAR-10 goes through the one dataset loader, like every other set, sample counts included."""
+    from bio_sleep.data import load_dataset
+    from bio_sleep.src.config import ImageDataConfig
+
+    monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
+    _folder(tmp_path / "root" / "cifar10")
+    data = load_dataset(ImageDataConfig(dataset="cifar10", root=str(tmp_path / "root"), train_samples=4, test_samples=2))
+    assert data.name == "cifar10" and data.image_shape == (3, 4, 4)
+    assert data.x_train.shape == (4, 48) and data.x_test.shape == (2, 48)
+    with pytest.raises(BioSleepError, match="no CIFAR-10 under"):
+        load_dataset(ImageDataConfig(dataset="cifar10", root=str(tmp_path / "empty")))

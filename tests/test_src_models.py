@@ -16,7 +16,7 @@ from bio_sleep.errors import BioSleepError
 from bio_sleep.models.cnn import build_cnn, conv_layers, paper_layers
 from bio_sleep.sleep.run import sleep_model
 from bio_sleep.src.config import src_config_from_dict
-from bio_sleep.src.trial import train_baseline
+from bio_sleep.models import train_control
 
 
 @pytest.mark.parametrize("dataset, shape, flat, params", [
@@ -127,7 +127,7 @@ def test_average_pooling_cnn_sleeps_end_to_end_and_brian2_agrees():
     values["sleep"].update(backend="torch", steps=200, thresholds=[4.15, 3.0], record_spike_trains=True)
     config = src_config_from_dict(values)
     data = _bars()
-    baseline = train_baseline(config, data, seed=0, progress=False)
+    baseline = train_control(config, data, seed=0, progress=False)
     result = sleep_model(baseline, data.x_train, config.sleep, seed=0, image_shape=data.image_shape, progress=False)
     assert [type(c) for c in result.before.connections] == [Conv, AvgPool, Conv]
     counts = result.recording.spike_counts

@@ -78,10 +78,10 @@ def run(args) -> int:
 def _test_images(config, args, config_path):
     import numpy as np
 
-    from bio_sleep.src.experiment import load_data
+    from bio_sleep.data import load_dataset
 
     try:
-        data = load_data(config.data)
+        data = load_dataset(config.data)
     except BioSleepError as error:
         raise BioSleepError(f"Grad-CAM needs the test images of [data] in {config_path}: {error}\n"
                             "give --data-root, or --samples 0 to skip the attention analysis") from None

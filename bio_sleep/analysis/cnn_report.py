@@ -19,6 +19,7 @@ from torch import nn
 from bio_sleep.analysis import attention, conv_filters
 from bio_sleep.config import config_from_dict, read_toml
 from bio_sleep.errors import BioSleepError
+from bio_sleep.models import build_model, experiment_kind
 
 
 def read_architecture(path):
@@ -26,18 +27,8 @@ def read_architecture(path):
     from bio_sleep.src.config import src_config_from_dict
 
     values = read_toml(path, "experiments/src_mnist_figure2.toml")
-    is_cnn = isinstance(values.get("model"), dict) and "layers" in values["model"]
+    is_cnn = experiment_kind(values) == "cnn"
     return src_config_from_dict(values, str(path)) if is_cnn else config_from_dict(values, str(path))
-
-
-def build_model(config) -> nn.Module:
-    """An untrained network of the config's architecture."""
-    from bio_sleep.models import build_fc
-    from bio_sleep.models.cnn import build_cnn
-
-    if hasattr(config.model, "layers"):
-        return build_cnn(config.model.layers, tuple(config.model.input_shape))
-    return build_fc(config.model.widths, config.model.dropout, config.model.output)
 
 
 def load_model(name: str, path, config, config_path) -> nn.Module:
@@ -57,7 +48,7 @@ def load_model(name: str, path, config, config_path) -> nn.Module:
         detail = " ".join(str(error).split())[:400]
         raise BioSleepError(f"model '{name}': {path} does not fit the network of {config_path} ({detail}); "
                             "give the config the model was trained with (--config)") from None
-    if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+    if experiment_kind(config) != "cnn":
         raise BioSleepError(f"model '{name}': the network of {config_path} has no conv layer; the CNN analyses need "
                             "a CNN config with [model] layers, e.g. the config.toml of a bio-sleep src run")
     return model.eval()

@@ -30,7 +30,7 @@ def load_run(folder, overrides: dict | None = None):
     (e.g. ``{"data": {"root": ...}}``) are applied to its config as in ``bio_sleep.config.load_config``."""
     from bio_sleep.config import load_config
     from bio_sleep.data import load_dataset
-    from bio_sleep.models import build_fc
+    from bio_sleep.models import build_model
 
     folder = Path(folder)
     missing = [name for name in ("config.toml", "control.pt", "slept.pt") if not (folder / name).is_file()]
@@ -39,8 +39,7 @@ def load_run(folder, overrides: dict | None = None):
     config = load_config(folder / "config.toml", overrides=overrides)
     models = {}
     for name, file in (("control", "control.pt"), ("sleep", "slept.pt")):
-        model = build_fc(config.model.widths, config.model.dropout, config.model.output, config.model.init,
-                         config.model.init_range)
+        model = build_model(config)
         try:
             model.load_state_dict(torch.load(folder / file, map_location="cpu", weights_only=True))
         except (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError) as error:

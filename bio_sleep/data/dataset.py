@@ -40,8 +40,10 @@ class ArrayDataset:
 
 
 def load_dataset(config) -> ArrayDataset:
-    """Build the dataset a ``DataConfig`` names, cut to its sample counts."""
+    """Build the dataset a ``DataConfig`` (or the SRC ``ImageDataConfig``, which adds CIFAR-10) names, cut to its
+    sample counts."""
     from bio_sleep.data.arrays import load_npz
+    from bio_sleep.data.image_folder import load_cifar10
     from bio_sleep.data.patches import make_patches
     from bio_sleep.data.torchvision_sets import load_torchvision
 
@@ -49,6 +51,8 @@ def load_dataset(config) -> ArrayDataset:
         data = make_patches(config.patches_train_copies, config.patches_test_copies)
     elif config.dataset == "npz":
         data = load_npz(config.path)
+    elif config.dataset == "cifar10":
+        data = load_cifar10(config.root)
     else:
         data = load_torchvision(config.dataset, config.root, download=config.download)
     return data.subset(config.train_samples, config.test_samples)

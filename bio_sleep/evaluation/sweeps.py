@@ -10,6 +10,18 @@ from bio_sleep.evaluation.levels import LEVEL_ATTRIBUTES
 from bio_sleep.models.training import accuracy
 
 
+def sweeps_from_config(evaluation, image_shape) -> dict[str, list[float]]:
+    """The sweeps an ``[evaluation]`` section (EvaluationConfig) asks for, in the units ``distort`` reads.
+
+    Noise levels become variances (squared when ``noise_level_is = "std"``); blur is left out for feature
+    vectors (``image_shape`` None), and so is a distortion without levels.
+    """
+    noise = list(evaluation.noise_levels)
+    sweeps = {"gaussian_noise": noise if evaluation.noise_level_is == "variance" else [level ** 2 for level in noise],
+              "gaussian_blur": list(evaluation.blur_sigmas) if image_shape is not None else []}
+    return {name: levels for name, levels in sweeps.items() if levels}
+
+
 def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: int = 0, image_shape=None,
                    batch_size: int = 1000, progress: bool = True) -> xr.Dataset:
     """Accuracy of each model on clean and distorted copies of (x, y).

@@ -99,16 +99,6 @@ def paper_layers(dataset: str) -> list[dict]:
                      {"type": "dropout", "p": dropout}, {"type": "linear", "out_features": 10}]
 
 
-def cnn_from_config(config, input_shape) -> nn.Sequential:
-    """``build_cnn`` from a CnnModelConfig, with its initialisation seeded by the caller (torch.manual_seed)."""
-    return build_cnn(config.layers, tuple(input_shape))
-
-
 def conv_layers(model: nn.Module) -> list[nn.Conv2d]:
     """The Conv2d layers of a model, in order."""
     return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-
-
-def head_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """Parameters of the fully connected head (everything that is not a convolution)."""
-    return [p for m in model.modules() if isinstance(m, nn.Linear) for p in m.parameters()]

@@ -5,20 +5,9 @@ import numpy as np
 import torch
 
 from bio_sleep.attacks import run_attack
-from bio_sleep.defences import distill, fine_tune
-from bio_sleep.evaluation import distort
-from bio_sleep.models import build_fc, train
+from bio_sleep.defences import distill, fine_tune, mixed_training_set
+from bio_sleep.evaluation import distort, sweeps_from_config
 from bio_sleep.sleep import sleep_model
-
-
-def train_control(config, data, seed: int, progress: bool):
-    torch.manual_seed(seed)
-    m = config.model
-    model = build_fc(m.widths, m.dropout, m.output, m.init, m.init_range)
-    t = config.training
-    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate,
-                 momentum=t.momentum, batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed,
-                 progress=progress, description="control")
 
 
 def distilled(config, control, data, seed: int, progress: bool):
@@ -39,9 +28,9 @@ def slept(config, control, data, seed: int, progress: bool, attack: str | None =
 
 def _tune(config, control, data, x_perturbed, y_perturbed, seed, progress):
     f, t = config.defences.fine_tuning, config.training
-    return fine_tune(control, data.x_train, data.y_train, x_perturbed, y_perturbed, epochs=f.epochs,
-                     learning_rate=f.learning_rate, momentum=t.momentum, batch_size=t.batch_size, loss=t.loss,
-                     n_classes=data.n_classes, seed=seed, progress=progress)
+    x_mixed, y_mixed = mixed_training_set(data.x_train, data.y_train, x_perturbed, y_perturbed)
+    return fine_tune(control, x_mixed, y_mixed, epochs=f.epochs, learning_rate=f.learning_rate, momentum=t.momentum,
+                     batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed, progress=progress)
 
 
 def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, progress: bool):
@@ -57,8 +46,7 @@ def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, pr
 
 def fine_tuned_on_distortion(config, control, data, distortion: str, seed: int, progress: bool):
     """Control fine-tuned on its training inputs plus a copy distorted at the sweep's levels, in equal shares."""
-    evaluation = config.evaluation
-    levels = [v for v in (evaluation.noise_levels if distortion == "gaussian_noise" else evaluation.blur_sigmas) if v > 0]
+    levels = [v for v in sweeps_from_config(config.evaluation, data.image_shape)[distortion] if v > 0]
     groups = np.array_split(np.arange(len(data.x_train)), len(levels))
     x_perturbed = torch.cat([distort(data.x_train[g], distortion, level, seed=seed + i, image_shape=data.image_shape)
                              for i, (g, level) in enumerate(zip(groups, levels))])

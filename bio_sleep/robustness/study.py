@@ -22,7 +22,8 @@ from bio_sleep.attacks import check_attack_inputs, data_range, fgsm_curve, run_a
 from bio_sleep.config import config_to_toml
 from bio_sleep.data import load_dataset
 from bio_sleep.errors import BioSleepError
-from bio_sleep.evaluation import accuracy_sweep
+from bio_sleep.evaluation import accuracy_sweep, sweeps_from_config
+from bio_sleep.models import train_control
 from bio_sleep.robustness import networks
 from bio_sleep.run_folder import RunFolder, load_netcdf
 
@@ -55,13 +56,6 @@ def prepare(config):
     if data.image_shape is None and "gaussian_blur" in config.defences.fine_tuning.distortions:
         raise BioSleepError("feature vectors cannot be blurred: remove gaussian_blur from defences.fine_tuning.distortions")
     return data, clip
-
-
-def _sweeps(config, data) -> dict:
-    sweeps = {"gaussian_noise": list(config.evaluation.noise_levels)}
-    if data.image_shape is not None:
-        sweeps["gaussian_blur"] = list(config.evaluation.blur_sigmas)
-    return sweeps
 
 
 def _part(seed: int, attack: str, network: str) -> str:
@@ -105,7 +99,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
     """All results of one seed, as xarray objects."""
     x_attack = data.x_test[:config.attacks.samples]
     y_attack = data.y_test[:config.attacks.samples]
-    control = networks.train_control(config, data, seed, progress)
+    control = train_control(config, data, seed, progress)
     check_attack_inputs(control, x_attack, y_attack, data.n_classes, clip)
     models = {"control": control, "distillation": networks.distilled(config, control, data, seed, progress),
               "sleep": networks.slept(config, control, data, seed, progress)}
@@ -144,7 +138,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
     results["summary"].samples.attrs["meaning"] = "test samples attacked (the first N), before keeping the correct ones"
     sweep_models = {"control": control, "distillation": models["distillation"],
                     **{f"fine_tuning_{d}": m for d, m in tuned_on.items()}, "sleep": models["sleep"]}
-    results["sweeps"] = accuracy_sweep(sweep_models, data.x_test, data.y_test, _sweeps(config, data), seed=seed,
+    results["sweeps"] = accuracy_sweep(sweep_models, data.x_test, data.y_test, sweeps_from_config(config.evaluation, data.image_shape), seed=seed,
                                        image_shape=data.image_shape, progress=progress)
     if "fgsm" in config.attacks.names:
         curve_models = {n: models.get("fine_tuning_fgsm") if n == "fine_tuning" else models[n] for n in NETWORKS}

@@ -5,7 +5,7 @@ from importlib import import_module
 # and importing the whole package (torch, ART, Dask) would take seconds.
 _MODULES = {
     "SrcExperimentConfig": "config", "load_src_config": "config", "feedforward_fitting": "defences",
-    "fine_tune": "defences", "gradient_expansion": "defences",
+    "distorted_training_set": "defences", "gradient_expansion": "defences",
 }
 __all__ = list(_MODULES)
 

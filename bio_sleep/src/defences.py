@@ -1,4 +1,4 @@
-"""Model in, model out: Feedforward Fitting, Gradient Expansion and fine-tuning on distortions."""
+"""Model in, model out: Feedforward Fitting and Gradient Expansion; the training set of fine-tuning on distortions."""
 from __future__ import annotations
 
 import copy
@@ -54,13 +54,3 @@ def distorted_training_set(x, y, levels: dict[str, list[float]], *, seed: int, i
             distorted[rows] = distort(x[rows], name, level, seed=seed + 7919 * copy_index + d_index,
                                       image_shape=image_shape)
     return x_all, y.repeat(copies + 1)
-
-
-def fine_tune(model: nn.Module, x, y, levels: dict[str, list[float]], *, epochs: int, learning_rate: float,
-              training, seed: int, image_shape, progress: bool = True) -> nn.Module:
-    """A copy of ``model`` trained further on clean data plus distorted copies (Sec. III-C)."""
-    tuned = copy.deepcopy(model)
-    x_all, y_all = distorted_training_set(x, y, levels, seed=seed, image_shape=image_shape)
-    return train(tuned, x_all, y_all, epochs=epochs, learning_rate=learning_rate, momentum=training.momentum,
-                 batch_size=training.batch_size, loss=training.loss, seed=seed, progress=progress,
-                 description=f"fine-tune {'+'.join(levels)}")

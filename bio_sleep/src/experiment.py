@@ -15,15 +15,6 @@ from bio_sleep.src.report import markdown_table, plot_figure2, plot_figure3
 from bio_sleep.src.trial import run_trial
 
 
-def load_data(config):
-    """MNIST / Fashion-MNIST / npz through the core loader; CIFAR-10 through the image-folder loader."""
-    if config.dataset == "cifar10":
-        from bio_sleep.data.image_folder import load_cifar10
-
-        return load_cifar10(config.root).subset(config.train_samples, config.test_samples)
-    return load_dataset(config)
-
-
 def trial_check(trial) -> str | None:
     """A finished trial holds a clean accuracy and every sweep's accuracies, none of them NaN (never written)."""
     accuracies = [name for name in trial.data_vars if name.startswith("accuracy_")]
@@ -43,7 +34,7 @@ def run_src_experiment(config, progress: bool = True) -> Path:
     identity = config.model_dump(mode="json", exclude={"trials", "output_dir"})
     with RunFolder(root, identity, "config") as folder:
         folder.write_text("config.toml", tomli_w.dumps(config.model_dump(exclude_none=True)))
-        data = load_data(config.data)
+        data = load_dataset(config.data)
         trials = []
         for trial in tqdm(range(config.trials), desc=f"{config.name} trials", disable=not progress):
             name = f"trials/trial_{trial:02d}.nc"

@@ -3,24 +3,13 @@ from __future__ import annotations
 
 import time
 
-import torch
 import xarray as xr
 
 from bio_sleep.evaluation.sweeps import accuracy_sweep
-from bio_sleep.models.cnn import build_cnn
-from bio_sleep.models.training import train
+from bio_sleep.models.from_config import train_control
 from bio_sleep.sleep.run import sleep_model
-from bio_sleep.src.defences import feedforward_fitting, fine_tune, gradient_expansion
-
-
-def train_baseline(config, data, seed: int, progress: bool = True):
-    """The CNN of ``config.model`` trained on clean data; ``seed`` fixes initialisation and sample order."""
-    torch.manual_seed(seed)
-    model = build_cnn(config.model.layers, tuple(config.model.input_shape))
-    t = config.training
-    return train(model, data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
-                 batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed, progress=progress,
-                 description="baseline")
+from bio_sleep.defences import fine_tune
+from bio_sleep.src.defences import distorted_training_set, feedforward_fitting, gradient_expansion
 
 
 def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Dataset, dict, dict]:
@@ -30,7 +19,7 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
     shape = data.image_shape
     timings = {}
     start = time.perf_counter()
-    baseline = train_baseline(config, data, seed, progress)
+    baseline = train_control(config, data, seed, progress, description="baseline")
     timings["train_seconds"] = time.perf_counter() - start
     models = {"baseline": baseline}
     wanted = set(config.models)
@@ -48,13 +37,20 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
         models["grad_exp"] = gradient_expansion(baseline, alphas)
         if "grad_exp_fff" in wanted:
             models["grad_exp_fff"] = feedforward_fitting(models["grad_exp"], data.x_train, data.y_train, **fit)
-    tune = dict(epochs=config.finetune.epochs, learning_rate=config.finetune.learning_rate, training=config.training,
-                seed=seed, image_shape=shape, progress=progress) if config.finetune else {}
+
+    def tuned(levels: dict[str, list[float]]):
+        """The baseline fine-tuned on clean data plus distorted copies at ``levels`` (Sec. III-C)."""
+        t = config.training
+        x_mixed, y_mixed = distorted_training_set(data.x_train, data.y_train, levels, seed=seed, image_shape=shape)
+        return fine_tune(baseline, x_mixed, y_mixed, epochs=config.finetune.epochs,
+                         learning_rate=config.finetune.learning_rate, momentum=t.momentum, batch_size=t.batch_size,
+                         loss=t.loss, seed=seed, progress=progress, description=f"fine-tune {'+'.join(levels)}")
+
     if "finetune" in wanted:
         for name, levels in config.finetune.levels.items():
-            models[f"finetune_{name}"] = fine_tune(baseline, data.x_train, data.y_train, {name: levels}, **tune)
+            models[f"finetune_{name}"] = tuned({name: levels})
     if "finetune_all" in wanted:
-        models["finetune_all"] = fine_tune(baseline, data.x_train, data.y_train, config.finetune.levels, **tune)
+        models["finetune_all"] = tuned(config.finetune.levels)
     models = {name: models[name] for name in models if name in wanted or name.startswith("finetune_")
               or name == "baseline"}
     results = accuracy_sweep(models, data.x_test, data.y_test, config.evaluation.sweeps, seed=seed, image_shape=shape,

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
-import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
@@ -15,26 +15,22 @@ from bio_sleep.run_folder import RunFolder, load_state_dict, state_dict_matching
 from bio_sleep.sleep.recording import layer_names
 from bio_sleep.studies.config import StudyConfig
 from bio_sleep.studies.execution import dask_client
-from bio_sleep.studies.worker import build_model, load_data, new_model, run_point, score, splits
+from bio_sleep.models import build_model as new_model
+from bio_sleep.models import train_control
+from bio_sleep.studies.worker import build_model, load_data, run_point, score, splits
 
 CONTROL = "control_model.pt"
 
 
 def control_state(study: StudyConfig, folder: RunFolder, progress: bool = True) -> dict:
     """The trained control network's weights (numpy), trained once and kept in the results folder."""
-    from bio_sleep.models import train
-
     experiment = study.experiment
     kept = folder.reuse(CONTROL, load_state_dict, state_dict_matching(new_model(experiment).state_dict()))
     if kept is not None:
         return {k: v.numpy() for k, v in kept.items()}
     data = load_data(experiment)
     (x_fit, y_fit), _ = splits(data, study.evaluation.validation_samples)
-    torch.manual_seed(experiment.seed)
-    model = new_model(experiment)
-    t = experiment.training
-    train(model, x_fit, y_fit, epochs=t.epochs, learning_rate=t.learning_rate, momentum=t.momentum,
-          batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=experiment.seed, progress=progress)
+    model = train_control(experiment, dataclasses.replace(data, x_train=x_fit, y_train=y_fit), progress=progress)
     folder.write_torch(CONTROL, model.state_dict())
     return {k: v.detach().numpy() for k, v in model.state_dict().items()}
 

@@ -17,16 +17,10 @@ import torch
 
 
 @functools.lru_cache(maxsize=2)
-def _dataset(kind: str, data_json: str):
-    if kind == "cnn":
-        from bio_sleep.src.config import ImageDataConfig
-        from bio_sleep.src.experiment import load_data as load_image_data
-
-        return load_image_data(ImageDataConfig.model_validate_json(data_json))
-    from bio_sleep.config import DataConfig
+def _dataset(data_config):
     from bio_sleep.data import load_dataset
 
-    return load_dataset(DataConfig.model_validate_json(data_json))
+    return load_dataset(data_config)  # a frozen config: hashable, so cached per data section
 
 
 def splits(data, validation_samples: int):
@@ -42,24 +36,13 @@ def evaluation_set(data, evaluation):
 
 
 def load_data(experiment):
-    from bio_sleep.studies.config import experiment_kind
-
-    return _dataset(experiment_kind(experiment), experiment.data.model_dump_json())
-
-
-def new_model(experiment):
-    """The experiment's untrained network: a CNN from ``model.layers`` or an FC net from ``model.widths``."""
-    from bio_sleep.models import build_fc
-    from bio_sleep.models.cnn import build_cnn
-    from bio_sleep.studies.config import experiment_kind
-
-    model = experiment.model
-    if experiment_kind(experiment) == "cnn":
-        return build_cnn(model.layers, tuple(model.input_shape))
-    return build_fc(model.widths, model.dropout, model.output, model.init, model.init_range)
+    return _dataset(experiment.data)
 
 
 def build_model(experiment, state: dict):
+    """The experiment's network holding ``state`` (numpy or torch arrays), in eval mode."""
+    from bio_sleep.models import build_model as new_model
+
     model = new_model(experiment)
     model.load_state_dict({name: torch.as_tensor(value) for name, value in state.items()})
     return model.eval()
