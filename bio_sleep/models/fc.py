@@ -1,7 +1,6 @@
 """Bias-free fully connected ReLU networks (the ICLR 2020 paper's models)."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 
@@ -30,21 +29,3 @@ def build_fc(widths: list[int], dropout: float = 0.0, output: str = "relu",
 def weight_layers(model: nn.Module) -> list[nn.Module]:
     """The layers with weights (Linear and Conv2d), in order."""
     return [module for module in model.modules() if isinstance(module, (nn.Linear, nn.Conv2d))]
-
-
-def copy_with_weights(model: nn.Module, weights: list[torch.Tensor]) -> nn.Module:
-    """A deep copy of ``model`` whose first ``len(weights)`` weight layers get ``weights``; the original is untouched.
-
-    Fewer weights than layers is allowed (a sleep that simulated only the
-    convolutional layers); more is an error.
-    """
-    import copy
-
-    clone = copy.deepcopy(model)
-    layers = weight_layers(clone)
-    if len(weights) > len(layers):
-        raise ValueError(f"{len(weights)} weight arrays for a model with {len(layers)} weight layers")
-    for layer, weight in zip(layers, weights):
-        with torch.no_grad():
-            layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
-    return clone

@@ -1,18 +1,14 @@
-"""The one way from a config to a network: which kind it is, its untrained model, its trained control."""
+"""The one way from a config to a network: its untrained model and its trained control (the kind of
+experiment, FC or CNN, is ``bio_sleep.config.experiment_kind``)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from bio_sleep.config import experiment_kind
 from bio_sleep.models.cnn import build_cnn
 from bio_sleep.models.fc import build_fc
 from bio_sleep.models.training import train
-
-
-def experiment_kind(experiment) -> str:
-    """'cnn' for an SRC experiment (its model is a list of ``layers``), else 'fc'; takes a config or its dict."""
-    model = experiment.get("model", {}) if isinstance(experiment, dict) else experiment.model
-    return "cnn" if ("layers" in model if isinstance(model, dict) else hasattr(model, "layers")) else "fc"
 
 
 def build_model(experiment) -> nn.Sequential:

@@ -23,7 +23,6 @@ from bio_sleep.attacks.params import FGSMParams
 from bio_sleep.config import (ExperimentConfig, Levels, RunName, Seed, SleepConfig, _Section, config_from_dict,
                               experiment_kind, load_config, merged, read_toml, with_overrides)
 from bio_sleep.errors import BioSleepError
-from bio_sleep.models.from_config import experiment_kind
 from bio_sleep.src.config import SrcExperimentConfig, load_src_config
 
 # Fields of SleepConfig that hold one number and may therefore be swept.
