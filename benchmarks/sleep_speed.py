@@ -14,6 +14,7 @@ steps per second of a rerun with new parameter values (its overhead
 included), peak resident memory, and the per-layer firing fractions; a second
 run with new parameter values shows the reuse overhead (no recompilation).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,12 @@ def measure(backend: str, steps: int) -> dict:
     from bio_sleep.config import SleepConfig
 
     network, dynamics, raster = network_and_input(steps)
-    options = {"torch": dict(backend="torch"), "torch_float32": dict(backend="torch", torch_dtype="float32"),
-               "cpp_standalone": dict(backend="brian2", brian2_target="cpp_standalone"),
-               "cython": dict(backend="brian2", brian2_target="cython")}[backend]
+    options = {
+        "torch": dict(backend="torch"),
+        "torch_float32": dict(backend="torch", torch_dtype="float32"),
+        "cpp_standalone": dict(backend="brian2", brian2_target="cpp_standalone"),
+        "cython": dict(backend="brian2", brian2_target="cython"),
+    }[backend]
     config = SleepConfig(steps=steps, thresholds=list(THRESHOLDS), **options)
     torch.set_num_threads(1)
     from bio_sleep.sleep.run import simulate
@@ -67,8 +71,11 @@ def measure(backend: str, steps: int) -> dict:
     _, _, recompile = simulate(network, changed, raster, config, progress=False)
     second = time.perf_counter() - start
     return {
-        "backend": backend, "steps": steps, "compile_s": round(compile_seconds, 2),
-        "first_run_s": round(first, 2), "second_run_new_values_s": round(second, 2),
+        "backend": backend,
+        "steps": steps,
+        "compile_s": round(compile_seconds, 2),
+        "first_run_s": round(first, 2),
+        "second_run_new_values_s": round(second, 2),
         "second_run_compile_s": round(recompile, 2),
         # From the second run, reuse overhead (writing values, starting the binary, reading results) included.
         "steps_per_s": round(steps / second, 1),
@@ -91,9 +98,13 @@ def main() -> None:
     results = []
     for backend in args.backends:
         with tempfile.TemporaryDirectory() as cache:
-            output = subprocess.run([sys.executable, __file__, "--child", backend, "--steps", str(args.steps)],
-                                    capture_output=True, text=True, check=True,
-                                    env={**os.environ, "BIO_SLEEP_CACHE": cache}).stdout
+            output = subprocess.run(
+                [sys.executable, __file__, "--child", backend, "--steps", str(args.steps)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "BIO_SLEEP_CACHE": cache},
+            ).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
         print(json.dumps(results[-1]))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,12 +8,12 @@ then sleeps it with the Table II values of experiments/src_<dataset>_figure2.tom
 Prints seconds, steps per second, spikes per layer and peak memory (this
 process and, for cpp_standalone, the simulation binary).
 """
+
 import argparse
 import os
 import resource
 import tempfile
 import time
-
 
 from bio_sleep.config import SleepConfig
 from bio_sleep.converters.to_spiking_cnn import cnn_to_spiking_network
@@ -44,16 +44,27 @@ def main() -> None:
     print(f"trained {args.epochs} epoch(s) on {len(data.x_train)} samples in {time.perf_counter() - start:.1f} s")
     sleep = config.sleep
     start = time.perf_counter()
-    network = cnn_to_spiking_network(model, data.x_train[:sleep.normalisation_samples], sleep.thresholds,
-                                     sleep.alpha_scale, sleep.normalisation, data.image_shape)
+    network = cnn_to_spiking_network(
+        model,
+        data.x_train[: sleep.normalisation_samples],
+        sleep.thresholds,
+        sleep.alpha_scale,
+        sleep.normalisation,
+        data.image_shape,
+    )
     print(f"conversion {time.perf_counter() - start:.2f} s; units per layer {network.sizes}")
     dynamics = dynamics_from(sleep)
 
     def raster(seed):
-        return draw_input_spikes(data.x_train.numpy(), sleep.steps, probability_scale(sleep.max_rate, sleep.dt,
-                                 sleep.spike_probability), sleep.input_mode, seed=seed)
+        return draw_input_spikes(
+            data.x_train.numpy(),
+            sleep.steps,
+            probability_scale(sleep.max_rate, sleep.dt, sleep.spike_probability),
+            sleep.input_mode,
+            seed=seed,
+        )
 
-    os.environ["BIO_SLEEP_CACHE"] = tempfile.mkdtemp()   # an empty compile cache, so that "cold" is cold
+    os.environ["BIO_SLEEP_CACHE"] = tempfile.mkdtemp()  # an empty compile cache, so that "cold" is cold
     runs = [("brian2 cpp_standalone cold", sleep, 0), ("brian2 cpp_standalone warm (new input)", sleep, 1)]
     if not args.skip_torch:
         runs.append(("torch float64 (exact reference)", SleepConfig(**{**sleep.model_dump(), "backend": "torch"}), 0))
@@ -61,9 +72,11 @@ def main() -> None:
         start = time.perf_counter()
         slept, recording, compile_seconds = simulate(network, dynamics, raster(seed), cfg, progress=False)
         total = time.perf_counter() - start
-        print(f"{label}: {total:.2f} s total ({compile_seconds:.1f} s compile), "
-              f"{sleep.steps / (total - compile_seconds):.1f} steps/s excluding compile; "
-              f"spikes per layer {recording.spikes_per_step.sum(axis=1).tolist()}")
+        print(
+            f"{label}: {total:.2f} s total ({compile_seconds:.1f} s compile), "
+            f"{sleep.steps / (total - compile_seconds):.1f} steps/s excluding compile; "
+            f"spikes per layer {recording.spikes_per_step.sum(axis=1).tolist()}"
+        )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: this process {own:.0f} MiB, largest child (compiler / simulation) {children:.0f} MiB")

@@ -9,6 +9,7 @@ compilations per worker (points whose compile_seconds > 0, per worker pid) and
 the mean per-point sleep / compile seconds. The numbers go into the output
 folder as benchmark.json next to the study's own files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,15 +38,36 @@ def main() -> None:
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
     n_weight_layers = len(widths) - 1
-    experiment = with_overrides(default_config(), {
-        "model": {"widths": widths}, "data": {"dataset": args.dataset, "root": args.data_root,
-                                              "train_samples": args.train_samples, "test_samples": args.test_samples},
-        "sleep": {"backend": "brian2", "brian2_target": "cpp_standalone", "steps": args.steps,
-                  "thresholds": [1.045] * n_weight_layers}})
-    study = study_from_dict({
-        "name": f"bench_{args.dataset}", "experiment": experiment.model_dump(),
-        "grid": {"decay": list(np.linspace(0.99, 1.0, args.side)), "thresholds.0": list(np.linspace(0.5, 3.0, args.side))},
-        "evaluation": {"distortions": {"gaussian_noise": [0.3]}}, "execution": {"workers": args.workers}})
+    experiment = with_overrides(
+        default_config(),
+        {
+            "model": {"widths": widths},
+            "data": {
+                "dataset": args.dataset,
+                "root": args.data_root,
+                "train_samples": args.train_samples,
+                "test_samples": args.test_samples,
+            },
+            "sleep": {
+                "backend": "brian2",
+                "brian2_target": "cpp_standalone",
+                "steps": args.steps,
+                "thresholds": [1.045] * n_weight_layers,
+            },
+        },
+    )
+    study = study_from_dict(
+        {
+            "name": f"bench_{args.dataset}",
+            "experiment": experiment.model_dump(),
+            "grid": {
+                "decay": list(np.linspace(0.99, 1.0, args.side)),
+                "thresholds.0": list(np.linspace(0.5, 3.0, args.side)),
+            },
+            "evaluation": {"distortions": {"gaussian_noise": [0.3]}},
+            "execution": {"workers": args.workers},
+        }
+    )
     start = time.perf_counter()
     dataset = run_study(study, args.out)
     total = time.perf_counter() - start
@@ -56,7 +78,10 @@ def main() -> None:
     compilations = Counter(r["pid"] for r in ok if r["compile_seconds"] > 0)
     points_seconds = sum(r["seconds"] for r in ok) / max(1, args.workers)
     result = {
-        "workers": args.workers, "points": len(records), "ok": len(ok), "total_seconds_incl_startup": round(total, 1),
+        "workers": args.workers,
+        "points": len(records),
+        "ok": len(ok),
+        "total_seconds_incl_startup": round(total, 1),
         "points_per_minute_incl_startup": round(60 * len(records) / total, 2),
         "points_per_minute_busy": round(60 * len(ok) / points_seconds, 2) if ok else None,
         "compilations_per_worker": dict(Counter({pid: compilations.get(pid, 0) for pid in {r["pid"] for r in ok}})),
@@ -66,7 +91,8 @@ def main() -> None:
         "steady_point_seconds": round(float(np.mean(steady)), 2) if steady else None,
         # An extrapolation, not a measurement: one compilation per worker, then steady points split over the workers.
         "estimate_100_points_minutes": round((max(compiles, default=0) + 100 * np.mean(steady) / args.workers) / 60, 1)
-        if steady else None,
+        if steady
+        else None,
         "accuracy_clean_range": [float(dataset["accuracy_clean"].min()), float(dataset["accuracy_clean"].max())],
     }
     Path(args.out, "benchmark.json").write_text(json.dumps(result, indent=1))

@@ -8,6 +8,7 @@ holds as many spikes as a real sleep with those rates would; running the real
 27,105-step sleep is a separate (long) job. Reports spikes, seconds to build
 the Dataset and to write it, file size and the peak traced Python memory.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,10 +57,16 @@ def main() -> None:
     recording.to_dataset().to_netcdf(args.out)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    result = {"steps": args.steps, "spikes": spikes, "to_dataset_seconds": round(built - start, 3),
-              "to_netcdf_seconds": round(written - built, 3), "total_seconds": round(written - start, 3),
-              "file_mb": round(os.path.getsize(args.out) / 1e6, 1), "peak_traced_mb_while_writing": round(peak / 1e6, 1),
-              "process_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1)}
+    result = {
+        "steps": args.steps,
+        "spikes": spikes,
+        "to_dataset_seconds": round(built - start, 3),
+        "to_netcdf_seconds": round(written - built, 3),
+        "total_seconds": round(written - start, 3),
+        "file_mb": round(os.path.getsize(args.out) / 1e6, 1),
+        "peak_traced_mb_while_writing": round(peak / 1e6, 1),
+        "process_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3, 1),
+    }
     print(json.dumps(result, indent=1))
 
 

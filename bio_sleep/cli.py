@@ -4,6 +4,7 @@ Building the parser imports only argparse (``--help`` and ``config`` start at on
 what it needs when it runs. ``main`` is the one place that turns a BioSleepError into ``bio-sleep: error: ...``
 (exit 2) and Ctrl-C into a line saying what was kept (exit 130).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ def _run(args) -> None:
     from bio_sleep.config import default_config, load_config, with_overrides
     from bio_sleep.pipeline import run_experiment
 
-    overrides = overrides_of(args, {"data.root": args.data_root, "output_dir": args.out, "seed": args.seed,
-                                    "sleep.backend": args.backend})
+    overrides = overrides_of(
+        args, {"data.root": args.data_root, "output_dir": args.out, "seed": args.seed, "sleep.backend": args.backend}
+    )
     if args.config:
         config = load_config(args.config, overrides=overrides)
     else:
@@ -56,15 +58,19 @@ def load_any_config(path, overrides: dict | None = None):
     sections = read_toml(path, "experiments/patches.toml")
     if "grid" in sections or "points" in sections:
         from bio_sleep.studies.config import load_study
+
         return load_study(path, overrides)
     if "parameters" in sections:
         from bio_sleep.studies.search import load_search
+
         return load_search(path, overrides)
     if experiment_kind(sections) == "cnn":
         from bio_sleep.src.config import load_src_config
+
         return load_src_config(path, overrides)
     if {"attacks", "defences", "study"} & sections.keys():
         from bio_sleep.robustness.config import load_robustness_config
+
         return load_robustness_config(path, overrides)
     return load_config(path, overrides=overrides)
 
@@ -77,8 +83,10 @@ def shipped_config(name: str) -> Path:
     if (EXAMPLES / f"{name}.toml").is_file():
         return EXAMPLES / f"{name}.toml"
     names = sorted(p.stem for p in EXAMPLES.glob("*.toml"))
-    raise BioSleepError(f"'{name}' is neither a config file nor a shipped example; give a path to a .toml file"
-                        + (f" or one of {', '.join(names)}" if names else ""))
+    raise BioSleepError(
+        f"'{name}' is neither a config file nor a shipped example; give a path to a .toml file"
+        + (f" or one of {', '.join(names)}" if names else "")
+    )
 
 
 def _config(args) -> None:
@@ -103,34 +111,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bio-sleep",
         description="Give a trained bias-free ReLU network a sleep phase simulated in Brian2 and measure its "
-                    "robustness. Start a config with `bio-sleep config > my.toml`, or "
-                    "`bio-sleep config NAME > my.toml` from a shipped example or any file.")
+        "robustness. Start a config with `bio-sleep config > my.toml`, or "
+        "`bio-sleep config NAME > my.toml` from a shipped example or any file.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
-        "run", help="train a network, sleep it, evaluate control and slept network",
+        "run",
+        help="train a network, sleep it, evaluate control and slept network",
         description="Train the control network, convert it to a spiking network, run sleep (Brian2 or torch), "
-                    "fold the weights back and evaluate both networks on clean, noisy and blurred test data. "
-                    "Writes config.toml, control.pt, slept.pt, sleep_recording.nc, weights.nc (before/after sleep), "
-                    "results.nc, accuracy.png and summary.json into a new folder under output_dir.")
-    run.add_argument("config", nargs="?", help="experiment TOML (default: the embedded Patches experiment, "
-                                               "identical to experiments/patches.toml)")
+        "fold the weights back and evaluate both networks on clean, noisy and blurred test data. "
+        "Writes config.toml, control.pt, slept.pt, sleep_recording.nc, weights.nc (before/after sleep), "
+        "results.nc, accuracy.png and summary.json into a new folder under output_dir.",
+    )
+    run.add_argument(
+        "config",
+        nargs="?",
+        help="experiment TOML (default: the embedded Patches experiment, identical to experiments/patches.toml)",
+    )
     add_set(run, "sleep.steps=3000 --set training.epochs=1")
     add_data_root(run)
     add_out(run, "where the run folder is created (overrides output_dir; default runs/)")
     run.add_argument("--seed", type=int, help="seed for initialisation, sample order, sleep input and distortions")
     run.add_argument("--backend", choices=["brian2", "torch"], help="sleep simulator (overrides sleep.backend)")
     add_quiet(run)
-    run.set_defaults(handler=_run, uses_brian2=True,
-                     kept="interrupted; the run was not finished: its folder (if created) has no summary.json")
+    run.set_defaults(
+        handler=_run,
+        uses_brian2=True,
+        kept="interrupted; the run was not finished: its folder (if created) has no summary.json",
+    )
 
-    show = commands.add_parser("config", help="print a config with every default filled in",
-                               description="Print the embedded default config, or the given one (run, study, search, "
-                                           "SRC or robustness) with defaults filled in and --set applied; "
-                                           "`bio-sleep config > my.toml` starts a new config.")
-    show.add_argument("config", nargs="?", help="any bio-sleep TOML, or the name of a shipped example such as "
-                                                "mnist_iclr_generalisation (default: the embedded Patches experiment)")
+    show = commands.add_parser(
+        "config",
+        help="print a config with every default filled in",
+        description="Print the embedded default config, or the given one (run, study, search, "
+        "SRC or robustness) with defaults filled in and --set applied; "
+        "`bio-sleep config > my.toml` starts a new config.",
+    )
+    show.add_argument(
+        "config",
+        nargs="?",
+        help="any bio-sleep TOML, or the name of a shipped example such as "
+        "mnist_iclr_generalisation (default: the embedded Patches experiment)",
+    )
     add_set(show)
     show.set_defaults(handler=_config)
 

@@ -2,15 +2,22 @@
 
 Nothing heavy is imported here, so that ``bio-sleep --help`` starts at once.
 """
+
 from __future__ import annotations
 
 
 def add_set(parser, example: str = "sleep.steps=3000") -> None:
     """``--set KEY=VALUE`` (repeatable), validated with the file."""
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help=f"change one config value without editing the file, e.g. --set {example}; repeatable; "
-                             "the value is read as TOML (3000, 0.5, true, [1.0, 2.0], \"text\"; a bare word is a "
-                             "string) and validated like the file")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"change one config value without editing the file, e.g. --set {example}; repeatable; "
+        'the value is read as TOML (3000, 0.5, true, [1.0, 2.0], "text"; a bare word is a '
+        "string) and validated like the file",
+    )
 
 
 def add_out(parser, help: str, *, required: bool = False) -> None:
@@ -19,8 +26,11 @@ def add_out(parser, help: str, *, required: bool = False) -> None:
 
 
 def add_data_root(parser, config_key: str = "data.root") -> None:
-    parser.add_argument("--data-root", help=f"folder holding MNIST/raw/*.gz etc. (overrides {config_key}; "
-                                            "default $BIO_SLEEP_DATA, then ~/.cache/bio_sleep/data)")
+    parser.add_argument(
+        "--data-root",
+        help=f"folder holding MNIST/raw/*.gz etc. (overrides {config_key}; "
+        "default $BIO_SLEEP_DATA, then ~/.cache/bio_sleep/data)",
+    )
 
 
 def add_quiet(parser) -> None:

@@ -5,6 +5,7 @@ that must agree); the rest of the library receives these objects and does not
 re-check them. ``default_config()`` is the embedded Patches experiment, the
 same as ``experiments/patches.toml``.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,10 @@ class _Section(BaseModel):
 
 def _plain_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ValueError(f"'{name}' is not a plain folder name (letters, digits, '.', '_', '-'; no '/' or '..'): "
-                         "it names the output folder inside output_dir")
+        raise ValueError(
+            f"'{name}' is not a plain folder name (letters, digits, '.', '_', '-'; no '/' or '..'): "
+            "it names the output folder inside output_dir"
+        )
     return name
 
 
@@ -51,13 +54,19 @@ class DataConfig(_Section):
     """Which dataset, where it lives, and how much of it to use."""
 
     dataset: Literal["patches", "mnist", "fashion_mnist", "npz"] = "patches"
-    root: str = Field("", description="Data root for torchvision sets; empty: $BIO_SLEEP_DATA or ~/.cache/bio_sleep/data.")
+    root: str = Field(
+        "", description="Data root for torchvision sets; empty: $BIO_SLEEP_DATA or ~/.cache/bio_sleep/data."
+    )
     path: str = Field("", description="The .npz file when dataset = 'npz'.")
     download: bool = Field(False, description="Let torchvision download missing files (needs internet).")
     train_samples: int | None = Field(None, ge=1, description="Use only the first N training samples.")
     test_samples: int | None = Field(None, ge=1, description="Use only the first N test samples.")
-    patches_train_copies: int = Field(250, ge=1, description="Patches: noise-free copies of each image in the training set.")
-    patches_test_copies: int = Field(250, ge=1, description="Patches: copies of each image in the test set (distortions are drawn per copy).")
+    patches_train_copies: int = Field(
+        250, ge=1, description="Patches: noise-free copies of each image in the training set."
+    )
+    patches_test_copies: int = Field(
+        250, ge=1, description="Patches: copies of each image in the test set (distortions are drawn per copy)."
+    )
 
 
 class ModelConfig(_Section):
@@ -65,8 +74,12 @@ class ModelConfig(_Section):
 
     widths: list[int] = Field([100, 4], min_length=2, description="Units per layer, input first.")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout probability after each hidden layer.")
-    output: Literal["relu", "linear"] = Field("linear", description="Activation of the output layer (relu: the authors' MSE set-up).")
-    init: Literal["torch_default", "uniform"] = Field("uniform", description="uniform: U(-init_range, init_range), the authors' code.")
+    output: Literal["relu", "linear"] = Field(
+        "linear", description="Activation of the output layer (relu: the authors' MSE set-up)."
+    )
+    init: Literal["torch_default", "uniform"] = Field(
+        "uniform", description="uniform: U(-init_range, init_range), the authors' code."
+    )
     init_range: float = Field(0.01, gt=0, description="Half-width of U(-r, r) when init = 'uniform'.")
 
     @model_validator(mode="after")
@@ -83,7 +96,9 @@ class TrainingConfig(_Section):
     learning_rate: float = Field(0.1, gt=0)
     momentum: float = Field(0.5, ge=0, lt=1)
     batch_size: int = Field(100, ge=1)
-    loss: Literal["mse", "cross_entropy"] = Field("mse", description="mse on one-hot targets (the authors') or cross-entropy.")
+    loss: Literal["mse", "cross_entropy"] = Field(
+        "mse", description="mse on one-hot targets (the authors') or cross-entropy."
+    )
 
 
 class SleepConfig(_Section):
@@ -93,36 +108,54 @@ class SleepConfig(_Section):
     brian2_target: Literal["cpp_standalone", "cython"] = "cpp_standalone"
     torch_device: str = Field("cpu", description="torch backend's device: cpu, cuda or cuda:N (needs CUDA), mps.")
     torch_dtype: Literal["float64", "float32"] = "float64"
-    steps: int = Field(3000, ge=1, le=10**7, description="Sleep duration in time steps (at most 10^7: the input "
-                       "raster is held in memory).")
+    steps: int = Field(
+        3000,
+        ge=1,
+        le=10**7,
+        description="Sleep duration in time steps (at most 10^7: the input raster is held in memory).",
+    )
     dt: float = Field(0.001, gt=0, description="Time step in seconds.")
     max_rate: float = Field(16.0, gt=0, description="Maximum input firing rate f_max in Hz.")
     spike_probability: Literal["paper", "authors"] = Field(
-        "paper", description="paper: p = x*f_max*dt per step; authors' code: p = 2*x*f_max*dt.")
+        "paper", description="paper: p = x*f_max*dt per step; authors' code: p = 2*x*f_max*dt."
+    )
     input_mode: Literal["mean_image", "sequential_images", "masked_window"] = "mean_image"
     mask_size: int = Field(11, ge=1, description="Side of the random window kept each step (masked_window).")
     thresholds: list[float] = Field([1.045], min_length=1, description="Firing threshold (beta) per weight layer.")
-    alpha_scale: float = Field(4.25, gt=0, description="Synaptic scale ('AMPA current') multiplying every layer's factor.")
+    alpha_scale: float = Field(
+        4.25, gt=0, description="Synaptic scale ('AMPA current') multiplying every layer's factor."
+    )
     decay: float = Field(0.999, description="Membrane decay per step, in (0, 1].")
     inc: float = Field(0.0035, ge=0, description="STDP increase when pre and post spike.")
     dec: float = Field(0.0002, ge=0, description="STDP decrease (a magnitude) when post spikes alone.")
     stdp_rule: Literal["constant", "weight_dependent"] = Field(
-        "constant", description="constant: the paper's inc/dec; weight_dependent: times 2(1 - sigmoid(W/0.001)), the authors' code.")
+        "constant",
+        description="constant: the paper's inc/dec; "
+        "weight_dependent: times 2(1 - sigmoid(W/0.001)), the authors' code.",
+    )
     spike_condition: Literal["above", "at_or_above"] = Field(
-        "above", description="above: v > threshold (paper); at_or_above: v >= threshold (authors' code).")
+        "above", description="above: v > threshold (paper); at_or_above: v >= threshold (authors' code)."
+    )
     normalisation: Literal["authors", "authors_eval_mode", "diehl"] = Field(
-        "authors", description="authors: their chained factors on their non-inverted-dropout network (torch units); "
-        "authors_eval_mode: the same chaining on torch eval-mode maxima; diehl: the textbook rule.")
+        "authors",
+        description="authors: their chained factors on their non-inverted-dropout network (torch units); "
+        "authors_eval_mode: the same chaining on torch eval-mode maxima; diehl: the textbook rule.",
+    )
     normalisation_samples: int = Field(10000, ge=1, description="Training samples used for data-based normalisation.")
     record_spike_trains: bool = False
     record_potentials: dict[str, list[int]] = Field(
-        {}, description="Membrane potentials recorded every step, by layer name: {hidden_1 = [0, 7], output = [3]}.")
+        {}, description="Membrane potentials recorded every step, by layer name: {hidden_1 = [0, 7], output = [3]}."
+    )
     # Rate calibration (bio_sleep.sleep.calibration): thresholds searched to give these rates.
     target_rates: list[float] | None = Field(
-        None, min_length=1, description="Spikes per neuron per step over the sleep, per weight layer or one for all; "
-        "replaces thresholds (then only the search's start values); 0 keeps that layer's threshold.")
+        None,
+        min_length=1,
+        description="Spikes per neuron per step over the sleep, per weight layer or one for all; "
+        "replaces thresholds (then only the search's start values); 0 keeps that layer's threshold.",
+    )
     calibration_steps: int | None = Field(
-        None, ge=1, description="Steps of each calibration run (the sleep's first ones); empty: the whole sleep.")
+        None, ge=1, description="Steps of each calibration run (the sleep's first ones); empty: the whole sleep."
+    )
     calibration_tolerance: float = Field(0.1, gt=0, lt=1, description="Relative error allowed on each target rate.")
 
     @model_validator(mode="after")
@@ -130,11 +163,15 @@ class SleepConfig(_Section):
         if self.target_rates is None:
             return self
         if len(self.target_rates) not in (1, len(self.thresholds)):
-            raise ValueError(f"sleep.target_rates has {len(self.target_rates)} values for {len(self.thresholds)} "
-                             "thresholds; give one per threshold (weight layer) or one for all")
+            raise ValueError(
+                f"sleep.target_rates has {len(self.target_rates)} values for {len(self.thresholds)} "
+                "thresholds; give one per threshold (weight layer) or one for all"
+            )
         if any(not 0.0 <= rate < 1.0 for rate in self.target_rates) or not any(self.target_rates):
-            raise ValueError(f"every target rate must lie in [0, 1) spikes per neuron per step (0: keep that layer's "
-                             f"threshold) and one must be > 0, got {self.target_rates}")
+            raise ValueError(
+                f"every target rate must lie in [0, 1) spikes per neuron per step (0: keep that layer's "
+                f"threshold) and one must be > 0, got {self.target_rates}"
+            )
         return self
 
     @field_validator("torch_device")
@@ -148,8 +185,10 @@ class SleepConfig(_Section):
             available = torch.cuda.device_count()
             index = int(device.partition(":")[2] or 0)
             if index >= available:
-                raise ValueError(f"torch_device = '{device}' but this machine has {available} CUDA device(s); "
-                                 "use torch_device = 'cpu'")
+                raise ValueError(
+                    f"torch_device = '{device}' but this machine has {available} CUDA device(s); "
+                    "use torch_device = 'cpu'"
+                )
         return device
 
     @property
@@ -171,7 +210,8 @@ class SleepConfig(_Section):
         if self.input_probability > 1.0:
             raise ValueError(
                 f"max_rate * dt gives a spike probability of {self.input_probability:.3g} per step (> 1); "
-                f"lower max_rate below {1.0 / (self.probability_factor * self.dt):.4g} Hz or shorten dt")
+                f"lower max_rate below {1.0 / (self.probability_factor * self.dt):.4g} Hz or shorten dt"
+            )
         return self
 
 
@@ -179,7 +219,9 @@ class EvaluationConfig(_Section):
     """Distortion sweeps; images are clipped to [0, 1] after distortion."""
 
     noise_levels: Levels = Field([0.0, 0.1, 0.3, 0.5, 0.7, 0.9])
-    noise_level_is: Literal["variance", "std"] = Field("variance", description="How noise_levels are read (the authors' code: variance).")
+    noise_level_is: Literal["variance", "std"] = Field(
+        "variance", description="How noise_levels are read (the authors' code: variance)."
+    )
     blur_sigmas: Levels = Field([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
     batch_size: int = Field(1000, ge=1)
 
@@ -208,7 +250,8 @@ class ExperimentConfig(_Section):
         if len(self.sleep.thresholds) != n_layers:
             raise ValueError(
                 f"sleep.thresholds has {len(self.sleep.thresholds)} values but model.widths "
-                f"{self.model.widths} has {n_layers} weight layers; give one threshold per layer")
+                f"{self.model.widths} has {n_layers} weight layers; give one threshold per layer"
+            )
         widths = {f"hidden_{k}": width for k, width in enumerate(self.model.widths[1:-1], start=1)}
         widths["output"] = self.model.widths[-1]
         for name, indices in self.sleep.record_potentials.items():
@@ -246,8 +289,9 @@ def _explain(error: ValidationError, source: str) -> str:
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key '{where}': remove it or check its spelling (`bio-sleep config` prints "
-                            "every key)")
+            problems.append(
+                f"unknown key '{where}': remove it or check its spelling (`bio-sleep config` prints every key)"
+            )
         elif item["type"] in ("value_error", "assertion_error"):
             problems.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
         else:
@@ -277,9 +321,11 @@ def read_toml(path: str | Path, example: str = "experiments/patches.toml") -> di
         raise BioSleepError(f"{path} is not valid TOML: {error}") from None
     if not values:
         # An empty file would otherwise silently run the default experiment.
-        raise BioSleepError(f"{path} holds no settings; a minimal config names the experiment and its data, e.g. "
-                            f"name = \"my_run\" and [data] dataset = \"mnist\"; start from a complete one with "
-                            f"`bio-sleep config > my.toml` or `bio-sleep config {example} > my.toml`")
+        raise BioSleepError(
+            f"{path} holds no settings; a minimal config names the experiment and its data, e.g. "
+            f'name = "my_run" and [data] dataset = "mnist"; start from a complete one with '
+            f"`bio-sleep config > my.toml` or `bio-sleep config {example} > my.toml`"
+        )
     return values
 
 
@@ -291,8 +337,9 @@ def parse_overrides(assignments: list[str] | None) -> dict:
         key, sep, text = assignment.partition("=")
         parts = key.strip().split(".")
         if not sep or not all(re.fullmatch(r"[A-Za-z0-9_-]+", part) for part in parts):
-            raise BioSleepError(f"--set {assignment}: expected KEY=VALUE with a dotted key, "
-                                "e.g. --set sleep.steps=3000")
+            raise BioSleepError(
+                f"--set {assignment}: expected KEY=VALUE with a dotted key, e.g. --set sleep.steps=3000"
+            )
         try:
             value = tomllib.loads(f"value = {text.strip()}")["value"]
         except tomllib.TOMLDecodeError:
@@ -326,8 +373,12 @@ def merged(values: dict | list, overrides: dict) -> dict | list:
     return result
 
 
-def load_config(path: str | Path, kind: type[BaseModel] = ExperimentConfig, example: str = "experiments/patches.toml",
-                overrides: dict | None = None):
+def load_config(
+    path: str | Path,
+    kind: type[BaseModel] = ExperimentConfig,
+    example: str = "experiments/patches.toml",
+    overrides: dict | None = None,
+):
     """Read and validate a TOML config as ``kind`` (an ExperimentConfig by default), ``overrides`` (nested, as
     from ``parse_overrides``) applied before validation."""
     return config_from_dict(merged(read_toml(path, example), overrides or {}), str(path), kind)
@@ -341,6 +392,8 @@ def with_overrides(config, overrides: dict, source: str = "overrides"):
 
 def config_to_toml(config: BaseModel) -> str:
     """The exact config as TOML (None values, which TOML cannot hold, are left out)."""
+
     def drop_none(values):
         return {k: drop_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
+
     return tomli_w.dumps(drop_none(config.model_dump(mode="json")))

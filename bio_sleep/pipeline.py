@@ -5,6 +5,7 @@ control model, the slept model and recording, then the evaluation), each
 atomically and listed in the run folder's manifest, so an interrupted run
 keeps what it finished and never leaves a half-written file.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,7 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
 
 from bio_sleep.analysis.weights import weights_dataset
 from bio_sleep.config import ExperimentConfig, config_to_toml
@@ -52,13 +52,17 @@ def check_compatible(config: ExperimentConfig, data: ArrayDataset) -> None:
     if widths[0] != data.n_inputs:
         raise BioSleepError(
             f"model.widths starts with {widths[0]} inputs but {data.name} has {data.n_inputs} values per sample; "
-            f"set model.widths = [{data.n_inputs}, ...]")
+            f"set model.widths = [{data.n_inputs}, ...]"
+        )
     if widths[-1] < data.n_classes:
         raise BioSleepError(
             f"model.widths ends with {widths[-1]} outputs but {data.name} has {data.n_classes} classes; "
-            f"set the last width to {data.n_classes}")
+            f"set the last width to {data.n_classes}"
+        )
     if config.evaluation.blur_sigmas and data.image_shape is None:
-        raise BioSleepError(f"{data.name} holds feature vectors, not images: set evaluation.blur_sigmas = [] (no blur on features)")
+        raise BioSleepError(
+            f"{data.name} holds feature vectors, not images: set evaluation.blur_sigmas = [] (no blur on features)"
+        )
 
 
 def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -> RunOutcome:
@@ -80,10 +84,11 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
     timings["train_s"] = time.perf_counter() - start
     run.write_torch("control.pt", control.state_dict())
 
-    slept = sleep_model(control, data.x_train, config.sleep, seed=config.seed, image_shape=data.image_shape,
-                        progress=progress)
+    slept = sleep_model(
+        control, data.x_train, config.sleep, seed=config.seed, image_shape=data.image_shape, progress=progress
+    )
     timings["sleep_compile_s"], timings["sleep_simulate_s"] = slept.compile_seconds, slept.simulate_seconds
-    if slept.calibration:   # the recorded config reproduces the sleep: the thresholds found, no targets
+    if slept.calibration:  # the recorded config reproduces the sleep: the thresholds found, no targets
         config, timings["sleep_calibration_s"] = slept.calibration.applied_to(config), slept.calibration.seconds
         run.write_text("config.toml", config_to_toml(config))
         log(slept.calibration.summary(slept.before))
@@ -95,9 +100,16 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
 
     start = time.perf_counter()
     sweeps = sweeps_from_config(config.evaluation, data.image_shape)
-    results = accuracy_sweep({"control": control, "sleep": slept.model}, data.x_test, data.y_test, sweeps,
-                             seed=config.seed, image_shape=data.image_shape, batch_size=config.evaluation.batch_size,
-                             progress=progress)
+    results = accuracy_sweep(
+        {"control": control, "sleep": slept.model},
+        data.x_test,
+        data.y_test,
+        sweeps,
+        seed=config.seed,
+        image_shape=data.image_shape,
+        batch_size=config.evaluation.batch_size,
+        progress=progress,
+    )
     timings["evaluate_s"] = time.perf_counter() - start
     results.attrs["config"] = config_to_toml(config)
     run.write_netcdf("results.nc", results)

@@ -4,6 +4,7 @@ Plotting modules import pyplot only inside their functions and never switch
 matplotlib's backend: on a machine without a display pyplot falls back to Agg
 by itself, and a notebook keeps its own.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,13 +20,24 @@ DISTORTION_AXES = {
     "speckle": "speckle noise variance",
 }
 
-DISTORTION_NAMES = {"gaussian_noise": "Gaussian noise", "gaussian_blur": "Gaussian blur",
-                    "salt_and_pepper": "salt & pepper", "speckle": "speckle noise"}
+DISTORTION_NAMES = {
+    "gaussian_noise": "Gaussian noise",
+    "gaussian_blur": "Gaussian blur",
+    "salt_and_pepper": "salt & pepper",
+    "speckle": "speckle noise",
+}
 
 MODEL_NAMES = {
-    "control": "control (no sleep)", "sleep": "after sleep", "distillation": "defensive distillation",
-    "fine_tuning": "fine-tuned", "baseline": "baseline", "src": "SRC", "src_fff": "SRC + FFF",
-    "grad_exp": "gradient expansion", "grad_exp_fff": "gradient expansion + FFF", "finetune_all": "fine-tuned on all",
+    "control": "control (no sleep)",
+    "sleep": "after sleep",
+    "distillation": "defensive distillation",
+    "fine_tuning": "fine-tuned",
+    "baseline": "baseline",
+    "src": "SRC",
+    "src_fff": "SRC + FFF",
+    "grad_exp": "gradient expansion",
+    "grad_exp_fff": "gradient expansion + FFF",
+    "finetune_all": "fine-tuned on all",
 }
 
 

@@ -7,6 +7,7 @@ rerun must be listed with that size and hash, load, and hold what it must; one t
 ``*.corrupt`` with one warning line and recomputed. An exclusive lock on ``.lock`` keeps a second process out of a
 folder in use; it is released when the process ends, however it ends.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -14,8 +15,9 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from bio_sleep.errors import BioSleepError
 
@@ -93,16 +95,20 @@ class RunFolder:
             self.root.mkdir(parents=True, exist_ok=True)
             lock = open(self.root / LOCK, "a+")
         except OSError as error:
-            raise BioSleepError(f"cannot use {self.root} as an output folder ({error.strerror or error}): "
-                                f"give a writable folder that is not a file") from None
+            raise BioSleepError(
+                f"cannot use {self.root} as an output folder ({error.strerror or error}): "
+                f"give a writable folder that is not a file"
+            ) from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.seek(0)
             holder = lock.read().strip() or "unknown"
             lock.close()
-            raise BioSleepError(f"{self.root} is in use by another bio-sleep process (PID {holder}); wait for it to "
-                                f"finish or give another output folder") from None
+            raise BioSleepError(
+                f"{self.root} is in use by another bio-sleep process (PID {holder}); wait for it to "
+                f"finish or give another output folder"
+            ) from None
         lock.seek(0)
         lock.truncate()
         lock.write(str(os.getpid()))
@@ -122,24 +128,32 @@ class RunFolder:
                 existing = json.loads(manifest.read_text())
                 found, files = existing["fingerprint"], dict(existing["files"])
             except (OSError, ValueError, KeyError, TypeError) as error:
-                raise BioSleepError(f"{manifest} is unreadable or from an older bio-sleep ({type(error).__name__}: "
-                                    f"{error}); move {self.root} away to start fresh") from None
+                raise BioSleepError(
+                    f"{manifest} is unreadable or from an older bio-sleep ({type(error).__name__}: "
+                    f"{error}); move {self.root} away to start fresh"
+                ) from None
             if found != fingerprint(self.identity):
                 raise BioSleepError(
                     f"{self.root} holds results of a different {self.what} (differing: "
                     f"{_differing(existing.get('identity'), self.identity)}), which this run would reuse; refusing to "
-                    f"mix them: give another output folder, or delete {self.root} to start fresh")
+                    f"mix them: give another output folder, or delete {self.root} to start fresh"
+                )
             self._files = files
         elif any(p.name != LOCK for p in self.root.iterdir()):
-            raise BioSleepError(f"{self.root} is not empty and holds no {MANIFEST} of bio-sleep; give an empty or new "
-                                f"output folder")
+            raise BioSleepError(
+                f"{self.root} is not empty and holds no {MANIFEST} of bio-sleep; give an empty or new output folder"
+            )
         for stale in self.root.rglob(".*.tmp[0-9]*"):  # left by a killed writer; the lock says none is running
             stale.unlink()
         self._write_manifest()
 
     def _write_manifest(self) -> None:
-        content = {"fingerprint": fingerprint(self.identity), "identity": self.identity, **self.about,
-                   "files": self._files}
+        content = {
+            "fingerprint": fingerprint(self.identity),
+            "identity": self.identity,
+            **self.about,
+            "files": self._files,
+        }
         write_atomic(self.root / MANIFEST, lambda p: p.write_text(json.dumps(content, indent=1, default=str)))
 
     # --- writing ---------------------------------------------------------------------------------------------------
@@ -222,7 +236,9 @@ def state_dict_matching(expected: dict) -> Callable[[dict], str | None]:
 
     def check(loaded) -> str | None:
         if not isinstance(loaded, dict) or set(loaded) != set(expected):
-            return f"holds {sorted(loaded) if isinstance(loaded, dict) else type(loaded).__name__}, not {sorted(expected)}"
+            return (
+                f"holds {sorted(loaded) if isinstance(loaded, dict) else type(loaded).__name__}, not {sorted(expected)}"
+            )
         for key, value in loaded.items():
             if not isinstance(value, torch.Tensor) or value.shape != expected[key].shape:
                 return f"{key} is not a tensor of shape {tuple(expected[key].shape)}"

@@ -20,6 +20,7 @@ data)`` (a plain maximum, as in the authors' code). Factors then chain:
 The factor multiplies the impulse ``W @ spikes`` into layer l; the weights
 themselves are never rescaled (sleep modifies and returns the originals).
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,9 +44,9 @@ def activation_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000)
     """
     activation_max = [0.0] * len(weight_layers(model))
     model.eval()  # torch dropout is inverted: eval mode is the identity, unlike the authors' (1 - p) scaling
-    device = next(model.parameters()).device   # a model on the GPU normalises there
+    device = next(model.parameters()).device  # a model on the GPU normalises there
     for start in range(0, len(x), batch_size):
-        activations = x[start:start + batch_size].to(device)
+        activations = x[start : start + batch_size].to(device)
         index = 0
         for module in model:
             activations = module(activations)
@@ -56,7 +57,8 @@ def activation_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000)
         if act_max <= 0.0:
             raise BioSleepError(
                 f"layer {index + 1} never activates on the normalisation data (all activations <= 0): "
-                "the network is dead there, so no spikes can reach it during sleep; retrain it or check its inputs")
+                "the network is dead there, so no spikes can reach it during sleep; retrain it or check its inputs"
+            )
     return activation_max
 
 
@@ -72,8 +74,9 @@ def dropout_keeps(model: nn.Module) -> list[float]:
 
 
 @torch.no_grad()
-def layer_maxima(model: nn.Module, x: torch.Tensor, batch_size: int = 1000, *,
-                 non_inverted_dropout: bool = False) -> list[float]:
+def layer_maxima(
+    model: nn.Module, x: torch.Tensor, batch_size: int = 1000, *, non_inverted_dropout: bool = False
+) -> list[float]:
     """Per weight layer, max(largest positive weight, largest activation on ``x``).
 
     With ``non_inverted_dropout`` these are the maxima of the authors' equivalent

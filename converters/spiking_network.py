@@ -1,4 +1,5 @@
 """What a sleep backend receives: the network's values and the dynamics' values."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Dense(Connection):
 class Conv(Connection):
     """A valid (stride 1, no padding) convolution with one shared kernel, unrolled between unit layers."""
 
-    in_shape: tuple[int, int, int]          # (channels, height, width) of the presynaptic layer
+    in_shape: tuple[int, int, int]  # (channels, height, width) of the presynaptic layer
     kernel_shape: tuple[int, int, int, int]  # (out_channels, in_channels, kh, kw)
     kind: ClassVar[str] = "conv"
 
@@ -106,7 +107,7 @@ class Pool(Connection):
         return (channels, height // self.size, width // self.size)
 
     def membrane_decay(self, dynamics_decay: float) -> float:
-        return self.decay   # the unit's own, whatever the dynamics' (0 for max, 1 for average pooling)
+        return self.decay  # the unit's own, whatever the dynamics' (0 for max, 1 for average pooling)
 
     def flat_weights(self, weights) -> None:
         return None
@@ -164,7 +165,7 @@ class SpikingNetwork:
         has_conv = any(c.kind == "conv" for c in self.connections)
         return tuple(c.learns and (c.kind == "conv" or not has_conv) for c in self.connections)
 
-    def with_weights(self, weights) -> "SpikingNetwork":
+    def with_weights(self, weights) -> SpikingNetwork:
         return SpikingNetwork(tuple(weights), self.alphas, self.thresholds, self.connections)
 
 
@@ -175,5 +176,5 @@ class SleepDynamics:
     decay: float
     inc: float
     dec: float
-    stdp_rule: str = "constant"            # "constant" | "weight_dependent"
-    spike_condition: str = "above"          # "above" (v > threshold) | "at_or_above" (v >= threshold)
+    stdp_rule: str = "constant"  # "constant" | "weight_dependent"
+    spike_condition: str = "above"  # "above" (v > threshold) | "at_or_above" (v >= threshold)

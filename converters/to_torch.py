@@ -1,4 +1,5 @@
 """SpikingNetwork weights -> a copy of the torch model."""
+
 from __future__ import annotations
 
 import copy
@@ -19,7 +20,7 @@ def to_torch(model: nn.Module, network: SpikingNetwork) -> nn.Module:
     Fewer weights than layers is allowed (a sleep that simulated only the convolutional layers).
     """
     clone = copy.deepcopy(model)
-    layers = weight_layers(as_sequential(clone))   # the clone's own modules
+    layers = weight_layers(as_sequential(clone))  # the clone's own modules
     weights = [w for w in network.weights if w is not None]
     if len(weights) > len(layers):
         raise ValueError(f"{len(weights)} weight arrays for a model with {len(layers)} weight layers")

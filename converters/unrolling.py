@@ -8,6 +8,7 @@ flattened, so the kernel index is ``out_channel * fan_in + m``. That order is
 the order in which Brian2 sums a step's spikes (presynaptic-major synapses),
 so the torch reference sums in it too.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,10 +24,14 @@ def _unit_index(channel, y, x, shape) -> np.ndarray:
 def gather_indices(connection: Conv | Pool) -> tuple[np.ndarray, np.ndarray]:
     """(pre, parameter) index arrays of shape (n_post, fan_in), presynaptic index ascending along each row."""
     out_c, out_h, out_w = connection.out_shape
-    o, y, x = (a.reshape(-1, 1) for a in np.meshgrid(np.arange(out_c), np.arange(out_h), np.arange(out_w), indexing="ij"))
+    o, y, x = (
+        a.reshape(-1, 1) for a in np.meshgrid(np.arange(out_c), np.arange(out_h), np.arange(out_w), indexing="ij")
+    )
     if isinstance(connection, Conv):
         _, in_c, kh, kw = connection.kernel_shape
-        c, dy, dx = (a.reshape(1, -1) for a in np.meshgrid(np.arange(in_c), np.arange(kh), np.arange(kw), indexing="ij"))
+        c, dy, dx = (
+            a.reshape(1, -1) for a in np.meshgrid(np.arange(in_c), np.arange(kh), np.arange(kw), indexing="ij")
+        )
         pre = _unit_index(c, y + dy, x + dx, connection.in_shape)
         parameter = o * (in_c * kh * kw) + np.arange(in_c * kh * kw)[None, :]
     else:

@@ -37,6 +37,7 @@ with values fixed by the kind of pooling:
 
 Numbers only: no Brian2 here, the torch reference reads these too.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -46,7 +47,7 @@ class PoolingUnit(NamedTuple):
     alpha: float
     threshold: float
     decay: float
-    reset: str         # a key of neurons.RESETS
+    reset: str  # a key of neurons.RESETS
 
 
 MAX_POOLING_UNIT = PoolingUnit(alpha=1.0, threshold=0.5, decay=0.0, reset="zero")

@@ -11,6 +11,7 @@ f(w) = 2 (1 - sigmoid(w / 0.001)): about 2 for w < -0.005, 1 at 0, about 0 for
 w > 0.005, so positive weights are nearly frozen. Presynaptic spikes add the
 synapse's weight to the postsynaptic ``I``.
 """
+
 from brian2 import check_units, implementation
 
 from bio_sleep.equations.weight_factor import CPP_CODE, CYTHON_CODE, weight_factor

@@ -20,6 +20,7 @@ same order; with contraction into fused multiply-adds switched off in the
 compiled code (``-ffp-contract=off``) both give the same bits on x86-64 with
 or without AVX-512 and on aarch64. This module imports numpy only.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,14 +50,14 @@ def weight_factor(w) -> np.ndarray:
     np.add(k, 0.5, out=k)
     np.floor(k, out=k)
     scaled = np.multiply(k, LN2_HI)
-    r = np.subtract(t, scaled, out=t)   # t is no longer needed
+    r = np.subtract(t, scaled, out=t)  # t is no longer needed
     np.multiply(k, LN2_LO, out=scaled)
     np.subtract(r, scaled, out=r)
     p = np.full_like(r, COEFFICIENTS[0])
     for coefficient in COEFFICIENTS[1:]:
         np.multiply(p, r, out=p)
         np.add(p, coefficient, out=p)
-    with np.errstate(invalid="ignore"):   # k of a NaN weight; its factor stays NaN either way
+    with np.errstate(invalid="ignore"):  # k of a NaN weight; its factor stays NaN either way
         exponent = k.astype(np.int32)
     np.ldexp(p, exponent, out=p)
     np.add(1.0, p, out=p)

@@ -6,6 +6,7 @@ Boundary runs on fewer images (it attacks one image at a time at 1000 iterations
 extrapolated linearly to 1000 images (attacks treat images independently, batching aside). ``workers``
 processes share Boundary's images; pin single-core timings with ``OMP_NUM_THREADS=1 taskset -c 0``.
 """
+
 import csv
 import sys
 import time
@@ -27,19 +28,35 @@ if __name__ == "__main__":
     # Brief training (1 epoch on 10,000 images): torch's default init and logits with cross-entropy learn in one
     # epoch, the authors' U(-0.01, 0.01) + ReLU/MSE set-up stays at chance that briefly (measured: 9.8 %).
     model = build_fc([784, 1200, 1200, 10], dropout=0.2, output="linear")
-    train(model, data.x_train, data.y_train, epochs=1, learning_rate=0.1, momentum=0.5, batch_size=100,
-          loss="cross_entropy", progress=False)
+    train(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=1,
+        learning_rate=0.1,
+        momentum=0.5,
+        batch_size=100,
+        loss="cross_entropy",
+        progress=False,
+    )
     print(f"control accuracy on 10000 test images: {accuracy(model, data.x_test, data.y_test):.4f}")
     rows = []
     for name in ("fgsm", "deepfool", "jsma", "boundary"):
         n = boundary_images if name == "boundary" else n_images
         start = time.perf_counter()
-        result = run_attack(name, model, data.x_test[:n], data.y_test[:n], n_classes=10, progress=False,
-                            workers=workers)
+        result = run_attack(
+            name, model, data.x_test[:n], data.y_test[:n], n_classes=10, progress=False, workers=workers
+        )
         seconds = time.perf_counter() - start
-        row = {"attack": name, "images": n, "correct": result.attrs["n_correct"], "seconds": round(seconds, 2),
-               "seconds_per_1000_images": round(seconds / n * 1000, 1), "score": result.attrs["score"],
-               "success_rate": result.attrs["success_rate"]}
+        row = {
+            "attack": name,
+            "images": n,
+            "correct": result.attrs["n_correct"],
+            "seconds": round(seconds, 2),
+            "seconds_per_1000_images": round(seconds / n * 1000, 1),
+            "score": result.attrs["score"],
+            "success_rate": result.attrs["success_rate"],
+        }
         rows.append(row)
         print(row, flush=True)
     with open(out, "w", newline="") as handle:

@@ -9,6 +9,7 @@ analyse-run`` (patches_weights.png = Fig. 6, weight_spread.png/.csv =
 Fig. 7, class-correlation differences of the output layer on clean / noisy /
 blurred test inputs, Figs. 13-15 style) and the config used.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,7 @@ from bio_sleep.analysis import analyse_recording, weights_dataset
 from bio_sleep.analysis.run_report import analyse_run
 from bio_sleep.config import config_to_toml, default_config, load_config, with_overrides
 from bio_sleep.data import load_dataset
-from bio_sleep.models import accuracy
-from bio_sleep.models import train_control
+from bio_sleep.models import accuracy, train_control
 from bio_sleep.sleep import sleep_model
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     weights.to_netcdf(out / "weights.nc")
     analyse_recording(recording, out, weights_data=weights, image_shape=data.image_shape)
     models = {"control": control, "sleep": result.model}
-    analyse_run(config, data, models, out)   # Figures 6-7 and the class-correlation differences
+    analyse_run(config, data, models, out)  # Figures 6-7 and the class-correlation differences
     for name, model in models.items():
         print(f"{name}: clean accuracy {accuracy(model, data.x_test, data.y_test):.3f}")
 

@@ -1,4 +1,5 @@
 """Shared fixtures: a small network and dynamics, and a cache folder per session."""
+
 import pytest
 
 from bio_sleep.converters import SleepDynamics

@@ -1,4 +1,5 @@
 """Small spiking networks with fixed random values, shared by the conv sleep tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,15 @@ def small_conv_network(seed: int = 0, pool_kind: type[Pool] = Pool) -> SpikingNe
     conv1 = Conv((2, 8, 8), (3, 2, 3, 3))
     pool = pool_kind(conv1.out_shape, 2)
     conv2 = Conv(pool.out_shape, (4, 3, 2, 2))
-    weights = (rng.normal(0.05, 0.3, conv1.kernel_shape), None, rng.normal(0.1, 0.4, conv2.kernel_shape),
-               rng.normal(0.1, 0.3, (5, 16)))
-    return SpikingNetwork(weights, (1.0, pool.alpha, 0.9, 1.1), (0.6, pool.threshold, 0.5, 0.4),
-                          (conv1, pool, conv2, Dense(16, 5)))
+    weights = (
+        rng.normal(0.05, 0.3, conv1.kernel_shape),
+        None,
+        rng.normal(0.1, 0.4, conv2.kernel_shape),
+        rng.normal(0.1, 0.3, (5, 16)),
+    )
+    return SpikingNetwork(
+        weights, (1.0, pool.alpha, 0.9, 1.1), (0.6, pool.threshold, 0.5, 0.4), (conv1, pool, conv2, Dense(16, 5))
+    )
 
 
 def input_raster(steps: int, n_inputs: int, probability: float = 0.3, seed: int = 1) -> np.ndarray:

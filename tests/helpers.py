@@ -1,4 +1,5 @@
 """Small networks and rasters, and where the test data lives; imported by the test modules."""
+
 import os
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from bio_sleep.converters import SpikingNetwork
 SMALL_SIZES = (64, 48, 32, 10)
 # MNIST for the tests that need it: $BIO_SLEEP_DATA, else the project's shared data folder beside the checkout.
 SHARED_DATA = Path(os.environ.get("BIO_SLEEP_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
-needs_shared_mnist = pytest.mark.skipif(not (SHARED_DATA / "MNIST" / "raw").is_dir(),
-                                        reason="no MNIST copy ($BIO_SLEEP_DATA or ../shared/data)")
+needs_shared_mnist = pytest.mark.skipif(
+    not (SHARED_DATA / "MNIST" / "raw").is_dir(), reason="no MNIST copy ($BIO_SLEEP_DATA or ../shared/data)"
+)
 
 
 def small_network(seed: int = 1, sizes=SMALL_SIZES) -> SpikingNetwork:

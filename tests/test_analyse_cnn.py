@@ -1,4 +1,5 @@
 """``bio-sleep analyse-cnn`` end to end on a tiny CNN and synthetic images; its bad inputs."""
+
 import csv
 import tomllib
 from pathlib import Path
@@ -18,9 +19,15 @@ from bio_sleep.src.defences import gradient_expansion
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 # (1, 8, 8) -> conv 3x3 -> 6x6 -> pool -> 3x3 -> conv 2x2 -> 2x2 -> 16 -> 4 classes
-LAYERS = [{"type": "conv", "out_channels": 3, "kernel_size": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
-          {"type": "conv", "out_channels": 4, "kernel_size": 2}, {"type": "relu"}, {"type": "flatten"},
-          {"type": "linear", "out_features": 4}]
+LAYERS = [
+    {"type": "conv", "out_channels": 3, "kernel_size": 3},
+    {"type": "relu"},
+    {"type": "maxpool", "size": 2},
+    {"type": "conv", "out_channels": 4, "kernel_size": 2},
+    {"type": "relu"},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 4},
+]
 
 
 @pytest.fixture
@@ -28,8 +35,14 @@ def run_folder(tmp_path):
     """A folder laid out like a bio-sleep src run: config.toml and models/trial_00_<name>.pt, synthetic npz data."""
     rng = np.random.default_rng(0)
     images = (rng.random((30, 1, 8, 8)) * (rng.random((30, 1, 8, 8)) < 0.4)).astype(np.float32)  # sparse, zeros kept
-    np.savez(tmp_path / "data.npz", x_train=images[:20], y_train=np.arange(20) % 4, x_test=images[20:],
-             y_test=np.arange(10) % 4, image_shape=np.array([1, 8, 8]))
+    np.savez(
+        tmp_path / "data.npz",
+        x_train=images[:20],
+        y_train=np.arange(20) % 4,
+        x_test=images[20:],
+        y_test=np.arange(10) % 4,
+        image_shape=np.array([1, 8, 8]),
+    )
     values = tomllib.loads((EXPERIMENTS / "src_mnist_figure3.toml").read_text())
     values["data"] = {"dataset": "npz", "path": str(tmp_path / "data.npz")}
     values["model"] = {"input_shape": [1, 8, 8], "layers": LAYERS}
@@ -44,8 +57,12 @@ def run_folder(tmp_path):
 
 
 def _models(folder):
-    return ["--model", f"baseline={folder / 'models/trial_00_baseline.pt'}",
-            "--model", f"grad_exp={folder / 'models/trial_00_grad_exp.pt'}"]
+    return [
+        "--model",
+        f"baseline={folder / 'models/trial_00_baseline.pt'}",
+        "--model",
+        f"grad_exp={folder / 'models/trial_00_grad_exp.pt'}",
+    ]
 
 
 def _rows(path):
@@ -55,16 +72,26 @@ def _rows(path):
 def test_analyse_cnn_writes_gradient_tables_and_attention(run_folder, capsys):
     out = run_folder / "analysis"
     assert main(["analyse-cnn", *_models(run_folder), "--out", str(out), "--samples", "6"]) == 0  # config found beside
-    for name in ("gradient_statistics.csv", "gradient_statistics.nc", "gradient_kl.csv", "gradient_distributions.png",
-                 "attention_overlap.csv", "attention.png"):
+    for name in (
+        "gradient_statistics.csv",
+        "gradient_statistics.nc",
+        "gradient_kl.csv",
+        "gradient_distributions.png",
+        "attention_overlap.csv",
+        "attention.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     # Table III: the numbers of conv_filters on the same weights
     baseline = build_cnn(LAYERS, (1, 8, 8))
     baseline.load_state_dict(torch.load(run_folder / "models/trial_00_baseline.pt"))
     expected = conv_filters.gradient_statistics(baseline)
     stats = _rows(out / "gradient_statistics.csv")
-    assert [(r["model"], r["conv"]) for r in stats] == [("baseline", "C1"), ("baseline", "C2"),
-                                                        ("grad_exp", "C1"), ("grad_exp", "C2")]
+    assert [(r["model"], r["conv"]) for r in stats] == [
+        ("baseline", "C1"),
+        ("baseline", "C2"),
+        ("grad_exp", "C1"),
+        ("grad_exp", "C2"),
+    ]
     np.testing.assert_allclose([float(r["gradient_variance"]) for r in stats[:2]], expected["gradient_variance"])
     # Gradient Expansion widens the distribution: larger variance, KL from the baseline > 0
     assert float(stats[2]["gradient_variance"]) > float(stats[0]["gradient_variance"])
@@ -76,7 +103,9 @@ def test_analyse_cnn_writes_gradient_tables_and_attention(run_folder, capsys):
     # Table VI: one row per model and condition (clean, each non-zero level) plus "all"; cosine similarities in [0, 1]
     overlap = _rows(out / "attention_overlap.csv")
     conditions = ["clean", "gaussian_noise=0.2", "gaussian_blur=1", "all"]
-    assert [(r["model"], r["condition"]) for r in overlap] == [(m, c) for m in ("baseline", "grad_exp") for c in conditions]
+    assert [(r["model"], r["condition"]) for r in overlap] == [
+        (m, c) for m in ("baseline", "grad_exp") for c in conditions
+    ]
     assert all(0.0 <= float(r["overlap_mean"]) <= 1.0 for r in overlap)
     assert [int(r["samples"]) for r in overlap[:4]] == [6, 6, 6, 18]
     clean = torch.from_numpy(np.load(run_folder / "data.npz")["x_test"][:6])
@@ -87,8 +116,22 @@ def test_analyse_cnn_writes_gradient_tables_and_attention(run_folder, capsys):
 
 def test_analyse_cnn_without_attention_and_with_one_model(run_folder):
     out = run_folder / "one"
-    assert main(["analyse-cnn", "--model", f"b={run_folder / 'models/trial_00_baseline.pt'}", "--out", str(out),
-                 "--config", str(run_folder / "config.toml"), "--samples", "0"]) == 0
+    assert (
+        main(
+            [
+                "analyse-cnn",
+                "--model",
+                f"b={run_folder / 'models/trial_00_baseline.pt'}",
+                "--out",
+                str(out),
+                "--config",
+                str(run_folder / "config.toml"),
+                "--samples",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert (out / "gradient_statistics.csv").exists()
     assert not (out / "gradient_kl.csv").exists() and not (out / "attention_overlap.csv").exists()
 
@@ -106,13 +149,17 @@ def test_analyse_cnn_bad_inputs(run_folder, capsys):
     assert "model 'x'" in message and "does not fit the network of" in message and "--config" in message
     (run_folder / "notes.pt").write_text("not a model")
     assert "is not a saved state dict" in _error(
-        ["analyse-cnn", "--model", f"n={run_folder / 'notes.pt'}", "--config", str(run_folder / "config.toml"), *out], capsys)
+        ["analyse-cnn", "--model", f"n={run_folder / 'notes.pt'}", "--config", str(run_folder / "config.toml"), *out],
+        capsys,
+    )
     # a fully connected network's run folder (bio-sleep run): the model loads, but has no conv layer
     fc_folder = run_folder / "fc_run"
     fc_folder.mkdir()
     (fc_folder / "config.toml").write_text(config_to_toml(default_config()))
     torch.save(build_fc([100, 4]).state_dict(), fc_folder / "control.pt")
-    assert "has no conv layer" in _error(["analyse-cnn", "--model", f"control={fc_folder / 'control.pt'}", *out], capsys)
+    assert "has no conv layer" in _error(
+        ["analyse-cnn", "--model", f"control={fc_folder / 'control.pt'}", *out], capsys
+    )
     config = (run_folder / "config.toml").read_text()
     (run_folder / "config.toml").write_text(config.replace(str(run_folder / "data.npz"), str(run_folder / "gone.npz")))
     message = _error(["analyse-cnn", *_models(run_folder), *out], capsys)

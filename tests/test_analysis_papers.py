@@ -1,4 +1,5 @@
 """The papers' analyses on small models whose answers are known."""
+
 import numpy as np
 import pytest
 import torch
@@ -51,8 +52,13 @@ def test_class_correlations_of_one_hot_codes(tmp_path):
     mixing = nn.Sequential(nn.Linear(4, 4, bias=False), nn.ReLU())
     with torch.no_grad():
         mixing[0].weight.copy_(torch.eye(4) + torch.diag(torch.ones(3), 1))  # class k+1 also drives unit k
-    data = representations.correlation_differences({"control": _identity_net(), "scaled": _identity_net(3.0),
-                                                    "mixing": mixing}, "control", {"clean": x, "noisy": x + 0.01}, y, 4)
+    data = representations.correlation_differences(
+        {"control": _identity_net(), "scaled": _identity_net(3.0), "mixing": mixing},
+        "control",
+        {"clean": x, "noisy": x + 0.01},
+        y,
+        4,
+    )
     np.testing.assert_allclose(data["difference_to_control"].sel(network="scaled"), 0.0, atol=1e-9)
     assert np.abs(data["difference_to_control"].sel(network="mixing", condition="clean")).max() > 0.1
     representations.plot_correlation_differences(data, "noisy", tmp_path / "c.png")
@@ -102,7 +108,9 @@ def test_grad_cam_maps_and_overlap(tmp_path):
     inputs = torch.zeros(4, 1, 6, 6)
     inputs[:, :, 1:4, 1:4] = 1.0
     maps = attention.attention_maps(model, model[0], inputs)
-    assert maps.shape == (4, 6, 6) and maps.min() >= 0 and torch.allclose(maps.flatten(1).max(dim=1).values, torch.ones(4))
+    assert (
+        maps.shape == (4, 6, 6) and maps.min() >= 0 and torch.allclose(maps.flatten(1).max(dim=1).values, torch.ones(4))
+    )
     mask = (inputs[:, 0] > 0).double()
     np.testing.assert_allclose(attention.attention_overlap(mask, inputs), 1.0)
     np.testing.assert_allclose(attention.attention_overlap(1.0 - mask, inputs), 0.0, atol=1e-12)

@@ -1,4 +1,5 @@
 """bio-sleep analyse-run: the ICLR paper's analyses of a run folder."""
+
 import tomllib
 
 import numpy as np
@@ -16,11 +17,16 @@ from bio_sleep.pipeline import run_experiment
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     """A Patches run with one hidden layer whose thresholds let it spike."""
-    config = with_overrides(default_config(), {
-        "output_dir": str(tmp_path_factory.mktemp("runs")), "model": {"widths": [100, 12, 4]},
-        "data": {"patches_train_copies": 100, "patches_test_copies": 20},
-        "sleep": {"backend": "torch", "steps": 300, "thresholds": [0.5, 0.5]},
-        "evaluation": {"noise_levels": [0.0], "blur_sigmas": [0.0]}})
+    config = with_overrides(
+        default_config(),
+        {
+            "output_dir": str(tmp_path_factory.mktemp("runs")),
+            "model": {"widths": [100, 12, 4]},
+            "data": {"patches_train_copies": 100, "patches_test_copies": 20},
+            "sleep": {"backend": "torch", "steps": 300, "thresholds": [0.5, 0.5]},
+            "evaluation": {"noise_levels": [0.0], "blur_sigmas": [0.0]},
+        },
+    )
     return run_experiment(config, progress=False, log=lambda *_: None).folder
 
 

@@ -1,4 +1,5 @@
 """Spike statistics and views of a recording with known spike trains."""
+
 import argparse
 import csv
 
@@ -6,8 +7,15 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bio_sleep.analysis import analyse_recording, count_correlation, firing_rates, isi_statistics, open_recording
-from bio_sleep.analysis import cli, weights_dataset
+from bio_sleep.analysis import (
+    analyse_recording,
+    cli,
+    count_correlation,
+    firing_rates,
+    isi_statistics,
+    open_recording,
+    weights_dataset,
+)
 from bio_sleep.analysis.spikes import population_rate
 from bio_sleep.errors import BioSleepError
 from bio_sleep.sleep.recording import SleepRecording
@@ -23,8 +31,10 @@ def _recording(with_trains=True) -> SleepRecording:
     rng = np.random.default_rng(0)
     irregular = np.sort(rng.choice(STEPS, 30, replace=False))
     other = np.sort(rng.choice(STEPS, 25, replace=False))
-    trains = [(np.concatenate([regular, regular, half]), np.concatenate([[0] * 20, [1] * 20, [2] * 10])),
-              (np.concatenate([irregular, other]), np.concatenate([[0] * 30, [1] * 25]))]
+    trains = [
+        (np.concatenate([regular, regular, half]), np.concatenate([[0] * 20, [1] * 20, [2] * 10])),
+        (np.concatenate([irregular, other]), np.concatenate([[0] * 30, [1] * 25])),
+    ]
     per_step = np.stack([np.bincount(s, minlength=STEPS) for s, _ in trains])
     counts = [np.bincount(n, minlength=size) for (_, n), size in zip(trains, (4, 2))]
     return SleepRecording((4, 2), DT, per_step, counts, trains if with_trains else None)
@@ -56,12 +66,31 @@ def test_analyse_writes_every_view_and_the_cli_runs(tmp_path):
     weights_dataset(before, after).to_netcdf(tmp_path / "weights.nc")
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["analyse", str(path), "--out", str(tmp_path / "out"), "--weights",
-                              str(tmp_path / "weights.nc"), "--image-shape", "2x2"])
+    args = parser.parse_args(
+        [
+            "analyse",
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+            "--weights",
+            str(tmp_path / "weights.nc"),
+            "--image-shape",
+            "2x2",
+        ]
+    )
     assert args.handler(args) == 0
     names = {p.name for p in (tmp_path / "out").iterdir()}
-    assert {"raster.png", "population_rate.png", "rate_distribution.png", "isi.png", "correlation_input.png",
-            "spike_statistics.csv", "weight_change.png", "input_weights.png", "potentials.png"} <= names
+    assert {
+        "raster.png",
+        "population_rate.png",
+        "rate_distribution.png",
+        "isi.png",
+        "correlation_input.png",
+        "spike_statistics.csv",
+        "weight_change.png",
+        "input_weights.png",
+        "potentials.png",
+    } <= names
     rows = list(csv.DictReader(open(tmp_path / "out" / "spike_statistics.csv")))
     assert [row["layer"] for row in rows] == ["input", "output"]
     assert float(rows[0]["mean_rate_hz"]) == pytest.approx(62.5)

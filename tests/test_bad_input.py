@@ -1,6 +1,7 @@
 """Every bad input of issue 10 §3 is one line `bio-sleep: error: ...` naming the problem and the fix, exit 2,
 and leaves no output folder that looks like a result. The CLI runs in-process on small temporary configs;
 all but the sleep case fail during validation, before any training."""
+
 import tomllib
 from pathlib import Path
 
@@ -45,20 +46,32 @@ RUN_CASES = {
     "seed_negative": ({"seed": -1}, "seed: Input should be greater than or equal to 0"),
     "seed_float_huge": ({"seed": 1e20}, "seed: Input should be a valid integer"),
     "seed_too_large": ({"seed": 2**40}, "seed: Input should be less than or equal to 4294967295"),
-    "noise_level_nan": ({"evaluation": {"noise_levels": [0.0, float("nan")]}}, "evaluation.noise_levels.1: Input should "
-                        "be a finite number (got nan); NaN and infinity are not allowed"),
-    "blur_sigma_inf": ({"evaluation": {"blur_sigmas": [float("inf")]}}, "evaluation.blur_sigmas.0: Input should be a "
-                       "finite number"),
-    "noise_level_repeated": ({"evaluation": {"noise_levels": [0.1, 0.3, 0.1]}}, "the values [0.1] appear more than once"),
+    "noise_level_nan": (
+        {"evaluation": {"noise_levels": [0.0, float("nan")]}},
+        "evaluation.noise_levels.1: Input should be a finite number (got nan); NaN and infinity are not allowed",
+    ),
+    "blur_sigma_inf": (
+        {"evaluation": {"blur_sigmas": [float("inf")]}},
+        "evaluation.blur_sigmas.0: Input should be a finite number",
+    ),
+    "noise_level_repeated": (
+        {"evaluation": {"noise_levels": [0.1, 0.3, 0.1]}},
+        "the values [0.1] appear more than once",
+    ),
     "alpha_scale_inf": ({"sleep": {"alpha_scale": float("inf")}}, "sleep.alpha_scale: Input should be a finite number"),
     "threshold_nan": ({"sleep": {"thresholds": [float("nan")]}}, "sleep.thresholds.0: Input should be a finite number"),
     "threshold_inf": ({"sleep": {"thresholds": [float("inf")]}}, "sleep.thresholds.0: Input should be a finite number"),
     "decay_nan": ({"sleep": {"decay": float("nan")}}, "sleep.decay: Input should be a finite number"),
-    "learning_rate_nan": ({"training": {"learning_rate": float("nan")}}, "training.learning_rate: Input should be a finite"),
+    "learning_rate_nan": (
+        {"training": {"learning_rate": float("nan")}},
+        "training.learning_rate: Input should be a finite",
+    ),
     "max_rate_text": ({"sleep": {"max_rate": "fast"}}, "sleep.max_rate: Input should be a valid number"),
     "train_samples_fraction": ({"data": {"train_samples": 1.5}}, "data.train_samples: Input should be a valid integer"),
-    "record_trains_int": ({"sleep": {"record_spike_trains": 1}}, "sleep.record_spike_trains: Input should be a valid "
-                          "boolean (got 1); write true or false"),
+    "record_trains_int": (
+        {"sleep": {"record_spike_trains": 1}},
+        "sleep.record_spike_trains: Input should be a valid boolean (got 1); write true or false",
+    ),
     "name_parent": ({"name": "../x"}, "'../x' is not a plain folder name"),
     "name_nested": ({"name": "a/b"}, "'a/b' is not a plain folder name"),
 }
@@ -68,8 +81,12 @@ RUN_CASES = {
 def test_bad_run_config(tmp_path, capsys, values, message):
     if "cuda" in str(values) and torch.cuda.device_count() > 64:
         pytest.skip("this machine has the CUDA device")
-    _fails(["run", _toml(tmp_path, {"output_dir": str(tmp_path / "runs"), **values}), "--quiet"], message,
-           tmp_path / "runs", capsys)
+    _fails(
+        ["run", _toml(tmp_path, {"output_dir": str(tmp_path / "runs"), **values}), "--quiet"],
+        message,
+        tmp_path / "runs",
+        capsys,
+    )
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n\n"], ids=["empty", "comment_only"])
@@ -97,6 +114,7 @@ def test_bad_command_line_override(tmp_path, capsys, options, message):
 
 # --- a CNN (SRC) config: the layers pass the model's validation, never crash in training ------------------------
 
+
 def _src_config(tmp_path, layer: dict | None = None, **model) -> Path:
     values = tomllib.loads((EXPERIMENTS / "src_mnist_figure2.toml").read_text())
     values["output_dir"] = str(tmp_path / "runs")
@@ -107,7 +125,11 @@ def _src_config(tmp_path, layer: dict | None = None, **model) -> Path:
 
 
 SRC_CASES = {
-    "kernel_size_0": ({"type": "conv", "out_channels": 10, "kernel_size": 0}, {}, "kernel_size = 0 must be a whole number"),
+    "kernel_size_0": (
+        {"type": "conv", "out_channels": 10, "kernel_size": 0},
+        {},
+        "kernel_size = 0 must be a whole number",
+    ),
     "out_channels_0": ({"type": "conv", "out_channels": 0, "kernel_size": 3}, {}, "out_channels = 0 must be a whole"),
     "kernel_size_pair": ({"type": "conv", "out_channels": 10, "kernel_size": [3, 3]}, {}, "not [3, 3]"),
     "out_channels_bool": ({"type": "conv", "out_channels": True, "kernel_size": 3}, {}, "out_channels = True must be"),
@@ -159,48 +181,109 @@ NPZ_CASES = {
 @pytest.mark.parametrize("kind, message", NPZ_CASES.items(), ids=NPZ_CASES.keys())
 def test_bad_npz(tmp_path, capsys, kind, message):
     _write_npz(tmp_path / "data.npz", kind)
-    config = _toml(tmp_path, {"output_dir": str(tmp_path / "runs"), "data": {"dataset": "npz", "path": str(tmp_path / "data.npz")},
-                              "model": {"widths": [3, 4]}, "evaluation": {"blur_sigmas": []}})
+    config = _toml(
+        tmp_path,
+        {
+            "output_dir": str(tmp_path / "runs"),
+            "data": {"dataset": "npz", "path": str(tmp_path / "data.npz")},
+            "model": {"widths": [3, 4]},
+            "evaluation": {"blur_sigmas": []},
+        },
+    )
     _fails(["run", config, "--quiet"], message, tmp_path / "runs", capsys)
 
 
 # --- studies and searches --------------------------------------------------------------------------------------
 
 STUDY = {"name": "bad", "experiment": {"name": "patches"}, "grid": {"decay": [0.99, 1.0]}}
-SEARCH = {"name": "bad", "trials": 2, "experiment": {"name": "patches"}, "parameters": {"decay": {"low": 0.98, "high": 1.0}},
-          "evaluation": {"split": "validation", "validation_samples": 10}}
+SEARCH = {
+    "name": "bad",
+    "trials": 2,
+    "experiment": {"name": "patches"},
+    "parameters": {"decay": {"low": 0.98, "high": 1.0}},
+    "evaluation": {"split": "validation", "validation_samples": 10},
+}
 
 STUDY_CASES = {
-    "study_workers_0": ("study", STUDY, ["--workers", "0"], "execution.workers: Input should be greater than or equal to 1"),
+    "study_workers_0": (
+        "study",
+        STUDY,
+        ["--workers", "0"],
+        "execution.workers: Input should be greater than or equal to 1",
+    ),
     "study_workers_negative": ("study", STUDY, ["--workers", "-3"], "execution.workers: Input should be greater than"),
-    "search_workers_0": ("search", SEARCH, ["--workers", "0"], "execution.workers: Input should be greater than or equal"),
+    "search_workers_0": (
+        "search",
+        SEARCH,
+        ["--workers", "0"],
+        "execution.workers: Input should be greater than or equal",
+    ),
     "search_workers_negative": ("search", SEARCH, ["--workers", "-3"], "execution.workers: Input should be greater"),
-    "grid_value_repeated": ("study", {**STUDY, "grid": {"decay": [0.99, 0.99]}}, [], "the values [0.99] appear more than once"),
-    "point_repeated": ("study", {**STUDY, "grid": {}, "points": [{"decay": 0.99}, {"decay": 0.99}]}, [],
-                       "the points {'decay': 0.99} appear more than once"),
-    "grid_parameter_twice": ("study", {**STUDY, "grid": {"decay": [0.99], "sleep.decay": [1.0]}}, [],
-                             "name one parameter twice"),
-    "grid_value_nan": ("study", {**STUDY, "grid": {"decay": [float("nan")]}}, [], "grid.decay.0: Input should be a finite"),
+    "grid_value_repeated": (
+        "study",
+        {**STUDY, "grid": {"decay": [0.99, 0.99]}},
+        [],
+        "the values [0.99] appear more than once",
+    ),
+    "point_repeated": (
+        "study",
+        {**STUDY, "grid": {}, "points": [{"decay": 0.99}, {"decay": 0.99}]},
+        [],
+        "the points {'decay': 0.99} appear more than once",
+    ),
+    "grid_parameter_twice": (
+        "study",
+        {**STUDY, "grid": {"decay": [0.99], "sleep.decay": [1.0]}},
+        [],
+        "name one parameter twice",
+    ),
+    "grid_value_nan": (
+        "study",
+        {**STUDY, "grid": {"decay": [float("nan")]}},
+        [],
+        "grid.decay.0: Input should be a finite",
+    ),
     "study_name_parent": ("study", {**STUDY, "name": "../up"}, [], "'../up' is not a plain folder name"),
-    "study_experiment_override": ("study", STUDY, ["--set", "experiment.sleep.steps=0"], "sleep.steps: Input should be "
-                                  "greater than or equal to 1"),
-    "search_range_above_valid": ("search", {**SEARCH, "parameters": {"decay": {"low": 0.9, "high": 1.5}}}, [],
-                                 "the range [0.9, 1.5] of 'decay' reaches 1.5, which is not a valid value"),
-    "search_range_below_valid": ("search", {**SEARCH, "parameters": {"steps": {"low": 0, "high": 100}}}, [],
-                                 "the range [0, 100] of 'steps' reaches 0, which is not a valid value"),
-    "search_range_inf": ("search", {**SEARCH, "parameters": {"inc": {"low": 0.0, "high": float("inf")}}}, [],
-                         "parameters.inc.high: Input should be a finite number"),
+    "study_experiment_override": (
+        "study",
+        STUDY,
+        ["--set", "experiment.sleep.steps=0"],
+        "sleep.steps: Input should be greater than or equal to 1",
+    ),
+    "search_range_above_valid": (
+        "search",
+        {**SEARCH, "parameters": {"decay": {"low": 0.9, "high": 1.5}}},
+        [],
+        "the range [0.9, 1.5] of 'decay' reaches 1.5, which is not a valid value",
+    ),
+    "search_range_below_valid": (
+        "search",
+        {**SEARCH, "parameters": {"steps": {"low": 0, "high": 100}}},
+        [],
+        "the range [0, 100] of 'steps' reaches 0, which is not a valid value",
+    ),
+    "search_range_inf": (
+        "search",
+        {**SEARCH, "parameters": {"inc": {"low": 0.0, "high": float("inf")}}},
+        [],
+        "parameters.inc.high: Input should be a finite number",
+    ),
 }
 
 
 @pytest.mark.parametrize("command, values, options, message", STUDY_CASES.values(), ids=STUDY_CASES.keys())
 def test_bad_study_or_search(tmp_path, capsys, command, values, options, message):
-    _fails([command, _toml(tmp_path, values), "--out", tmp_path / "out", "--quiet", *options], message,
-           tmp_path / "out", capsys)
+    _fails(
+        [command, _toml(tmp_path, values), "--out", tmp_path / "out", "--quiet", *options],
+        message,
+        tmp_path / "out",
+        capsys,
+    )
     assert not (tmp_path / "out").exists()
 
 
 # --- saved models that do not load -----------------------------------------------------------------------------
+
 
 def test_zero_byte_slept_model(tmp_path, capsys):
     from bio_sleep.config import config_to_toml, default_config
@@ -223,16 +306,38 @@ def test_analyse_cnn_refuses_nan_weights(tmp_path, capsys):
     next(iter(state.values()))[0].fill_(float("nan"))
     torch.save(state, tmp_path / "nan.pt")
     torch.save(build_model(read_architecture(config_path)).state_dict(), tmp_path / "ok.pt")
-    _fails(["analyse-cnn", "--model", f"ok={tmp_path / 'ok.pt'}", "--model", f"nan={tmp_path / 'nan.pt'}",
-            "--config", config_path, "--out", tmp_path / "cnn", "--samples", "0"], "model 'nan'", tmp_path, capsys)
+    _fails(
+        [
+            "analyse-cnn",
+            "--model",
+            f"ok={tmp_path / 'ok.pt'}",
+            "--model",
+            f"nan={tmp_path / 'nan.pt'}",
+            "--config",
+            config_path,
+            "--out",
+            tmp_path / "cnn",
+            "--samples",
+            "0",
+        ],
+        "model 'nan'",
+        tmp_path,
+        capsys,
+    )
     assert not (tmp_path / "cnn").exists()
 
 
 # --- silently wrong once: a sleep that diverges ----------------------------------------------------------------
 
+
 def test_diverging_sleep_is_an_error_not_a_saved_result(tmp_path, capsys):
-    config = _toml(tmp_path, {"output_dir": str(tmp_path / "runs"),
-                              "data": {"patches_train_copies": 2, "patches_test_copies": 2},
-                              "sleep": {"backend": "torch", "steps": 200, "inc": 1e300}})
+    config = _toml(
+        tmp_path,
+        {
+            "output_dir": str(tmp_path / "runs"),
+            "data": {"patches_train_copies": 2, "patches_test_copies": 2},
+            "sleep": {"backend": "torch", "steps": 200, "inc": 1e300},
+        },
+    )
     _fails(["run", config, "--quiet"], "lower sleep.inc and sleep.dec or shorten", tmp_path / "runs", capsys)
     assert not list((tmp_path / "runs").rglob("slept.pt"))

@@ -1,4 +1,5 @@
 """The compile cache of Brian2 standalone networks: built once, across processes, used without Brian2."""
+
 import json
 import os
 import subprocess
@@ -64,8 +65,8 @@ def test_two_processes_asking_for_one_missing_key_build_it_once(tmp_path):
     """)
     processes = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate()[0].split()[-1] for p in processes]
-    assert (tmp_path / "builds").read_text() == "built\n"   # one built, the other waited and used it
-    assert outputs == ["True", "True"]                       # both paid the build's time, none counts it as running
+    assert (tmp_path / "builds").read_text() == "built\n"  # one built, the other waited and used it
+    assert outputs == ["True", "True"]  # both paid the build's time, none counts it as running
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -79,7 +80,7 @@ def test_a_new_process_runs_the_cached_build_without_brian2_and_parallel_runs_do
     brian = brian_network_for(Architecture.of(network, dynamics, plan, 300, "cpp_standalone"), progress=False)
     rasters = [small_raster(300, seed=seed) for seed in range(4)]
     sequential = [brian.run(network, dynamics, raster, progress=False) for raster in rasters]
-    with ThreadPoolExecutor(4) as pool:    # four binaries at once on one build, each in its own results folder
+    with ThreadPoolExecutor(4) as pool:  # four binaries at once on one build, each in its own results folder
         parallel = list(pool.map(lambda raster: brian.run(network, dynamics, raster, progress=False), rasters))
     for (net_a, rec_a), (net_b, rec_b) in zip(sequential, parallel):
         assert all(np.array_equal(a, b) for a, b in zip(net_a.weights, net_b.weights))
@@ -101,8 +102,9 @@ def test_a_new_process_runs_the_cached_build_without_brian2_and_parallel_runs_do
         print(json.dumps({"brian2": "brian2" in sys.modules, "compile": simulator.compile_seconds,
                           "spikes": recording.spikes_per_step.tolist(), "w": slept.weights[0].sum()}))
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).parent)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+    )
     fresh = json.loads(done.stdout.splitlines()[-1])
     assert fresh["brian2"] is False and fresh["compile"] == 0.0
     assert fresh["spikes"] == sequential[0][1].spikes_per_step.tolist()
@@ -121,6 +123,11 @@ def test_the_cache_key_tells_apart_what_changes_the_generated_code():
         network = small_conv_network(pool_kind=pool_kind)
         return cache_key(Architecture.of(network, dynamics, plan, steps, "cpp_standalone"))
 
-    keys = {key(), key(AvgPool), key(steps=400), key(plan=BuildPlan((True, False, True, False))),
-            key(plan=BuildPlan((True, False, True, True), record_trains=True))}
+    keys = {
+        key(),
+        key(AvgPool),
+        key(steps=400),
+        key(plan=BuildPlan((True, False, True, False))),
+        key(plan=BuildPlan((True, False, True, True), record_trains=True)),
+    }
     assert len(keys) == 5 and key() == key()

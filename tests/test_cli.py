@@ -1,4 +1,5 @@
 """The command line: starts without the heavy stack, --version, python -m, --set, one --out, Ctrl-C."""
+
 import subprocess
 import sys
 import tomllib
@@ -10,9 +11,13 @@ from bio_sleep.cli import main
 
 def test_the_parser_imports_no_heavy_library():
     """`bio-sleep --help` must start at once: building the parser imports neither torch nor ART nor Brian2."""
-    code = ("import sys; from bio_sleep.cli import build_parser; build_parser(); "
-            "print(sorted(m for m in ('torch', 'art', 'brian2', 'scipy', 'sympy', 'dask', 'xarray') if m in sys.modules))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = (
+        "import sys; from bio_sleep.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('torch', 'art', 'brian2', 'scipy', 'sympy', 'dask', 'xarray') if m in sys.modules))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 def test_version_and_python_dash_m():
@@ -21,8 +26,24 @@ def test_version_and_python_dash_m():
 
 
 def test_set_overrides_are_parsed_as_toml_and_validated(capsys):
-    assert main(["config", "--set", "sleep.steps=500", "--set", "training.epochs=2", "--set", "sleep.backend=torch",
-                 "--set", "evaluation.noise_levels=[0.0, 0.5]", "--set", 'name="short"']) == 0
+    assert (
+        main(
+            [
+                "config",
+                "--set",
+                "sleep.steps=500",
+                "--set",
+                "training.epochs=2",
+                "--set",
+                "sleep.backend=torch",
+                "--set",
+                "evaluation.noise_levels=[0.0, 0.5]",
+                "--set",
+                'name="short"',
+            ]
+        )
+        == 0
+    )
     config = tomllib.loads(capsys.readouterr().out)
     assert (config["sleep"]["steps"], config["training"]["epochs"], config["sleep"]["backend"]) == (500, 2, "torch")
     assert config["evaluation"]["noise_levels"] == [0.0, 0.5] and config["name"] == "short"
@@ -52,8 +73,9 @@ def test_set_reaches_a_study_experiment_given_by_path(capsys):
     assert config["experiment"]["sleep"]["steps"] == 123 and config["execution"]["workers"] == 3
 
 
-@pytest.mark.parametrize("command", ["run", "src", "robustness", "study", "search", "analyse", "analyse-run",
-                                     "analyse-cnn"])
+@pytest.mark.parametrize(
+    "command", ["run", "src", "robustness", "study", "search", "analyse", "analyse-run", "analyse-cnn"]
+)
 def test_one_spelling_for_the_output_folder(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])

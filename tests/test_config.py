@@ -1,4 +1,5 @@
 """Configs: the embedded default, the experiment files, and clear errors for bad values."""
+
 import tomllib
 from pathlib import Path
 
@@ -23,8 +24,12 @@ def test_every_experiment_config_is_valid_and_recognised_by_its_sections(path, c
     from bio_sleep.studies.config import StudyConfig
     from bio_sleep.studies.search import SearchConfig
 
-    kinds = [("src_", SrcExperimentConfig), ("robustness_", RobustnessConfig), ("study_search_", SearchConfig),
-             ("study_", StudyConfig)]
+    kinds = [
+        ("src_", SrcExperimentConfig),
+        ("robustness_", RobustnessConfig),
+        ("study_search_", SearchConfig),
+        ("study_", StudyConfig),
+    ]
     expected = next((kind for prefix, kind in kinds if path.name.startswith(prefix)), type(default_config()))
     assert type(load_any_config(path)) is expected
     main(["config", str(path)])
@@ -36,18 +41,21 @@ def test_written_config_reads_back_identically():
     assert config_from_dict(tomllib.loads(config_to_toml(config))) == config
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"sleep": {"decya": 0.9}}, "unknown key 'sleep.decya'"),
-    ({"colour": "red"}, "unknown key 'colour'"),
-    ({"sleep": {"thresholds": [1.0, 2.0]}}, "give one threshold per layer"),
-    ({"sleep": {"thresholds": [0.0]}}, "threshold must be > 0"),
-    ({"sleep": {"decay": 1.5}}, "decay must lie in (0, 1]"),
-    ({"sleep": {"decay": 0.0}}, "decay must lie in (0, 1]"),
-    ({"sleep": {"max_rate": 800.0, "spike_probability": "authors"}}, "lower max_rate below 500"),
-    ({"model": {"widths": [10, 0, 4]}, "sleep": {"thresholds": [1, 1]}}, "width must be >= 1"),
-    ({"sleep": {"record_potentials": {"hidden_1": [0]}}}, "this network has ['output']"),
-    ({"sleep": {"record_potentials": {"output": [4]}}}, "outside 0..3"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"sleep": {"decya": 0.9}}, "unknown key 'sleep.decya'"),
+        ({"colour": "red"}, "unknown key 'colour'"),
+        ({"sleep": {"thresholds": [1.0, 2.0]}}, "give one threshold per layer"),
+        ({"sleep": {"thresholds": [0.0]}}, "threshold must be > 0"),
+        ({"sleep": {"decay": 1.5}}, "decay must lie in (0, 1]"),
+        ({"sleep": {"decay": 0.0}}, "decay must lie in (0, 1]"),
+        ({"sleep": {"max_rate": 800.0, "spike_probability": "authors"}}, "lower max_rate below 500"),
+        ({"model": {"widths": [10, 0, 4]}, "sleep": {"thresholds": [1, 1]}}, "width must be >= 1"),
+        ({"sleep": {"record_potentials": {"hidden_1": [0]}}}, "this network has ['output']"),
+        ({"sleep": {"record_potentials": {"output": [4]}}}, "outside 0..3"),
+    ],
+)
 def test_bad_values_are_named_with_a_fix(values, message):
     with pytest.raises(BioSleepError) as error:
         config_from_dict(values)

@@ -1,4 +1,5 @@
 """torch -> spiking conversion: validation, normalisation, writing weights back."""
+
 import numpy as np
 import pytest
 import torch
@@ -14,13 +15,16 @@ def simple_model():
     return build_fc([6, 5, 4, 3], output="relu", init="uniform", init_range=0.5)
 
 
-@pytest.mark.parametrize("model, message", [
-    (nn.Sequential(nn.Linear(4, 3)), "has a bias"),
-    (nn.Sequential(nn.Conv2d(1, 2, 3, bias=False)), "not supported"),
-    (nn.Sequential(nn.Linear(4, 3, bias=False), nn.Sigmoid()), "not supported"),
-    (nn.Linear(4, 3, bias=False), "nn.Sequential"),
-    (nn.Sequential(nn.ReLU()), "no Linear layer"),
-])
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        (nn.Sequential(nn.Linear(4, 3)), "has a bias"),
+        (nn.Sequential(nn.Conv2d(1, 2, 3, bias=False)), "not supported"),
+        (nn.Sequential(nn.Linear(4, 3, bias=False), nn.Sigmoid()), "not supported"),
+        (nn.Linear(4, 3, bias=False), "nn.Sequential"),
+        (nn.Sequential(nn.ReLU()), "no Linear layer"),
+    ],
+)
 def test_unsupported_models_are_refused(model, message):
     with pytest.raises(BioSleepError, match=message):
         to_spiking_network(model, torch.rand(8, 4), [1.0] * 3, 1.0)
@@ -61,8 +65,16 @@ def test_normalisation_factors_follow_both_rules():
 def test_authors_normalisation_uses_their_non_inverted_dropout_network():
     # 2-2-1-1 with dropout 0.5 after both hidden layers, computed by hand. Torch eval activations on the two
     # inputs: h1 = [2, 0.5] and [0, 0.5], h2 = 1.5*2 + 0.2*0.5 = 3.1, out = 0.6*3.1 = 1.86.
-    model = nn.Sequential(nn.Linear(2, 2, bias=False), nn.ReLU(), nn.Dropout(0.5),
-                          nn.Linear(2, 1, bias=False), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1, 1, bias=False), nn.ReLU())
+    model = nn.Sequential(
+        nn.Linear(2, 2, bias=False),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(2, 1, bias=False),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(1, 1, bias=False),
+        nn.ReLU(),
+    )
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor([[2.0, -1.0], [0.5, 0.5]]))
         model[3].weight.copy_(torch.tensor([[1.5, 0.2]]))
@@ -78,8 +90,9 @@ def test_authors_normalisation_uses_their_non_inverted_dropout_network():
 
 def test_authors_normalisation_of_a_cnn_with_dropout():
     # Conv 1x1 (w = 2) -> ReLU -> Dropout(0.5) -> Linear (w = 1.5) on one 1x1 image of value 1: h1 = 2, out = 3.
-    model = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(),
-                          nn.Linear(1, 1, bias=False))
+    model = nn.Sequential(
+        nn.Conv2d(1, 1, 1, bias=False), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(), nn.Linear(1, 1, bias=False)
+    )
     with torch.no_grad():
         model[0].weight.fill_(2.0)
         model[4].weight.fill_(1.5)

@@ -1,4 +1,5 @@
 """Datasets: Patches as the paper describes it, user .npz files, MNIST offline."""
+
 import shutil
 
 import numpy as np
@@ -39,19 +40,47 @@ def write_npz(path, **arrays):
 
 def test_npz_features_load(tmp_path):
     rng = np.random.default_rng(0)
-    path = write_npz(tmp_path / "cub.npz", x_train=rng.random((20, 2048)), y_train=rng.integers(0, 5, 20),
-                     x_test=rng.random((6, 2048)), y_test=np.arange(6) % 5)
+    path = write_npz(
+        tmp_path / "cub.npz",
+        x_train=rng.random((20, 2048)),
+        y_train=rng.integers(0, 5, 20),
+        x_test=rng.random((6, 2048)),
+        y_test=np.arange(6) % 5,
+    )
     data = load_npz(path)
     assert data.n_inputs == 2048 and data.image_shape is None and data.n_classes == 5
 
 
-@pytest.mark.parametrize("arrays, message", [
-    (dict(x_train=np.zeros((3, 4)), y_train=np.zeros(3, int), x_test=np.zeros((2, 4))), "lacks the arrays \\['y_test'\\]"),
-    (dict(x_train=np.zeros((3, 4)), y_train=np.zeros(2, int), x_test=np.zeros((2, 4)), y_test=np.zeros(2, int)), "one row per sample"),
-    (dict(x_train=np.zeros((3, 4)), y_train=np.zeros(3, int), x_test=np.zeros((2, 5)), y_test=np.zeros(2, int)), "must agree"),
-    (dict(x_train=np.zeros((3, 4)), y_train=np.zeros(3), x_test=np.zeros((2, 4)), y_test=np.zeros(2, int)), "integer class"),
-    (dict(x_train=np.full((3, 4), np.nan), y_train=np.zeros(3, int), x_test=np.zeros((2, 4)), y_test=np.zeros(2, int)), "NaN"),
-])
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        (
+            dict(x_train=np.zeros((3, 4)), y_train=np.zeros(3, int), x_test=np.zeros((2, 4))),
+            "lacks the arrays \\['y_test'\\]",
+        ),
+        (
+            dict(x_train=np.zeros((3, 4)), y_train=np.zeros(2, int), x_test=np.zeros((2, 4)), y_test=np.zeros(2, int)),
+            "one row per sample",
+        ),
+        (
+            dict(x_train=np.zeros((3, 4)), y_train=np.zeros(3, int), x_test=np.zeros((2, 5)), y_test=np.zeros(2, int)),
+            "must agree",
+        ),
+        (
+            dict(x_train=np.zeros((3, 4)), y_train=np.zeros(3), x_test=np.zeros((2, 4)), y_test=np.zeros(2, int)),
+            "integer class",
+        ),
+        (
+            dict(
+                x_train=np.full((3, 4), np.nan),
+                y_train=np.zeros(3, int),
+                x_test=np.zeros((2, 4)),
+                y_test=np.zeros(2, int),
+            ),
+            "NaN",
+        ),
+    ],
+)
 def test_bad_npz_files_are_explained(tmp_path, arrays, message):
     with pytest.raises(BioSleepError, match=message):
         load_npz(write_npz(tmp_path / "bad.npz", **arrays))
@@ -79,7 +108,9 @@ def test_mnist_loads_offline_without_writing_into_the_data_root(tmp_path):
     data = load_dataset(DataConfig(dataset="mnist", root=str(root), train_samples=100, test_samples=50))
     assert data.x_train.shape == (100, 784) and data.x_test.shape == (50, 784)
     assert 0.0 <= float(data.x_train.min()) and float(data.x_train.max()) <= 1.0
-    assert sorted(p.name for p in (root / "MNIST" / "raw").iterdir()) == sorted(p.name for p in (SHARED_MNIST / "raw").iterdir())
+    assert sorted(p.name for p in (root / "MNIST" / "raw").iterdir()) == sorted(
+        p.name for p in (SHARED_MNIST / "raw").iterdir()
+    )
 
 
 def _mnist_root(root, damage=None):
@@ -104,18 +135,23 @@ def test_mnist_archives_are_checked_against_their_source_and_the_cache_too(tmp_p
         return load_dataset(DataConfig(dataset="mnist", root=str(root), train_samples=10, test_samples=10))
 
     # a truncated .gz is reported as corrupt (not as "not found ... Error downloading"), and nothing is cached
-    with pytest.raises(BioSleepError, match="corrupt file .*truncated/MNIST/raw/t10k-labels-idx1-ubyte.gz "
-                                            "\\(checksum mismatch.*delete .*or pass another root"):
+    with pytest.raises(
+        BioSleepError,
+        match="corrupt file .*truncated/MNIST/raw/t10k-labels-idx1-ubyte.gz "
+        "\\(checksum mismatch.*delete .*or pass another root",
+    ):
         load(truncated)
     assert not (tmp_path / "cache" / "extracted" / "MNIST" / "raw").is_dir() or not any(
-        (tmp_path / "cache" / "extracted" / "MNIST" / "raw").iterdir())
+        (tmp_path / "cache" / "extracted" / "MNIST" / "raw").iterdir()
+    )
     expected = load(good).y_test
     # the cache now holds extracted MNIST: it never serves a root that fails the check, nor an empty one
     with pytest.raises(BioSleepError, match="corrupt file .*truncated"):
         load(truncated)
     (tmp_path / "partial" / "MNIST" / "raw").mkdir(parents=True)
     (tmp_path / "partial" / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").symlink_to(
-        SHARED_MNIST / "raw" / "t10k-labels-idx1-ubyte.gz")
+        SHARED_MNIST / "raw" / "t10k-labels-idx1-ubyte.gz"
+    )
     with pytest.raises(BioSleepError, match="but not .*train-images.*needs all 4 archives"):
         load(tmp_path / "partial")
     with pytest.raises(BioSleepError, match="MNIST not found under"):
@@ -135,6 +171,6 @@ def test_damaged_extracted_mnist_files_are_named(tmp_path):
     raw.mkdir(parents=True)
     for archive in (SHARED_MNIST / "raw").glob("*.gz"):
         with gzip.open(archive) as source:
-            (raw / archive.name.removesuffix(".gz")).write_bytes(source.read()[:1000])   # truncated extraction
+            (raw / archive.name.removesuffix(".gz")).write_bytes(source.read()[:1000])  # truncated extraction
     with pytest.raises(BioSleepError, match="extracted MNIST files in .* cannot be read"):
         load_dataset(DataConfig(dataset="mnist", root=str(tmp_path)))

@@ -1,4 +1,5 @@
 """Distortions and accuracy sweeps."""
+
 import numpy as np
 import pytest
 import torch
@@ -34,8 +35,9 @@ def test_accuracy_sweep_dataset_and_plot(tmp_path):
     torch.manual_seed(0)
     models = {"a": build_fc([16, 3]), "b": build_fc([16, 3])}
     x, y = torch.rand(30, 16), torch.randint(0, 3, (30,))
-    results = accuracy_sweep(models, x, y, {"gaussian_noise": [0.0, 0.5], "gaussian_blur": [0.0, 1.0]},
-                             image_shape=(1, 4, 4), progress=False)
+    results = accuracy_sweep(
+        models, x, y, {"gaussian_noise": [0.0, 0.5], "gaussian_blur": [0.0, 1.0]}, image_shape=(1, 4, 4), progress=False
+    )
     assert results.accuracy_gaussian_noise.dims == ("network", "gaussian_noise_level")
     np.testing.assert_allclose(results.accuracy_gaussian_noise.sel(gaussian_noise_level=0.0), results.accuracy_clean)
     plot_accuracy_sweep(results, tmp_path / "plot.png")

@@ -1,12 +1,13 @@
 """Brian2 and the float64 torch reference give identical sleep on identical input spikes.
 
 The project's strongest correctness test: same weights bit for bit, same spike
-counts per neuron and per step, same membrane potentials of watched neurons, for both STDP rules and both Brian2 targets,
-and again after a rerun of the compiled network with new parameter values;
+counts per neuron and per step, same membrane potentials of watched neurons,
+for both STDP rules and both Brian2 targets, and again after a rerun of the compiled network with new parameter values;
 and on a dyadic network whose potentials land exactly on thresholds, so that
 the spike condition (v > threshold or the authors' v >= threshold) is pinned
 on both sides. The weight factor alone is checked in test_weight_factor.py.
 """
+
 import dataclasses
 
 import numpy as np
@@ -17,7 +18,6 @@ from bio_sleep.sleep.brian2_network import Architecture, brian_network_for
 from bio_sleep.sleep.reference import run_reference
 from bio_sleep.sleep.simulator import BuildPlan
 from helpers import small_network, small_raster
-
 
 # Membrane potentials recorded on both sides: a few neurons of each layer, none of hidden_2.
 WATCHED = ((0, 5, 47), (), (2, 9))
@@ -59,10 +59,10 @@ def test_brian2_equals_torch_reference(target, rule):
     retuned = dataclasses.replace(network, thresholds=(0.25, 0.35, 0.3), alphas=(1.1, 1.0, 1.6))
     raster = small_raster(300, seed=7)
     assert brian_network_for(arch) is brian
-    assert_identical(run_reference(retuned, changed, raster, record_trains=True, record_potentials=WATCHED,
-                                   progress=False),
-                     brian.run(retuned, changed, raster, progress=False))
-
+    assert_identical(
+        run_reference(retuned, changed, raster, record_trains=True, record_potentials=WATCHED, progress=False),
+        brian.run(retuned, changed, raster, progress=False),
+    )
 
 
 def _dyadic_network(seed: int = 5) -> SpikingNetwork:
@@ -86,5 +86,6 @@ def test_spike_condition_pinned_where_potentials_hit_the_threshold(condition, ta
     arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True), len(raster), target)
     assert_identical(reference, brian_network_for(arch).run(network, dynamics, raster, progress=False))
     _, other_recording = run_reference(network, other, raster, progress=False)
-    assert not np.array_equal(reference[1].spikes_per_step, other_recording.spikes_per_step), \
+    assert not np.array_equal(reference[1].spikes_per_step, other_recording.spikes_per_step), (
         "no potential landed on a threshold: the test would not pin the comparison"
+    )

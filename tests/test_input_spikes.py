@@ -1,4 +1,5 @@
 """Input rasters: rates, modes, reproducibility, and the probability check."""
+
 import numpy as np
 import pytest
 

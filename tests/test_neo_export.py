@@ -1,4 +1,5 @@
 """A recording written to NIX reads back as the same spikes and potentials, and Elephant bins it without corrections."""
+
 import logging
 
 import numpy as np
@@ -14,8 +15,14 @@ from helpers import small_network, small_raster
 def recording():
     from bio_sleep.converters import SleepDynamics
 
-    _, recorded = run_reference(small_network(), SleepDynamics(0.95, 0.01, 0.003), small_raster(120),
-                                record_trains=True, record_potentials=((0, 3), (), (1,)), progress=False)
+    _, recorded = run_reference(
+        small_network(),
+        SleepDynamics(0.95, 0.01, 0.003),
+        small_raster(120),
+        record_trains=True,
+        record_potentials=((0, 3), (), (1,)),
+        progress=False,
+    )
     return recorded.to_dataset()
 
 
@@ -58,13 +65,18 @@ def test_elephant_bins_the_trains_without_rounding_corrections():
     steps = 27_105
     spike_steps = np.sort(np.random.default_rng(0).choice(steps, 3000, replace=False))
     per_step = np.stack([np.bincount(spike_steps, minlength=steps), np.zeros(steps, int)])
-    recording = SleepRecording((1, 1), 0.001, per_step, [np.array([3000]), np.array([0])],
-                               [(spike_steps, np.zeros(3000, int)), (np.zeros(0, int), np.zeros(0, int))])
+    recording = SleepRecording(
+        (1, 1),
+        0.001,
+        per_step,
+        [np.array([3000]), np.array([0])],
+        [(spike_steps, np.zeros(3000, int)), (np.zeros(0, int), np.zeros(0, int))],
+    )
     trains = recording_block(recording.to_dataset()).segments[0].spiketrains
     import elephant.utils
 
     collect = _Collect()
-    elephant_log = logging.getLogger(elephant.utils.__file__)   # Elephant's own logger, which does not propagate
+    elephant_log = logging.getLogger(elephant.utils.__file__)  # Elephant's own logger, which does not propagate
     elephant_log.addHandler(collect)
     try:
         binned = BinnedSpikeTrain(trains, bin_size=10 * pq.ms)

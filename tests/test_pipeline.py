@@ -1,4 +1,5 @@
 """The main job end to end, through the library and the command line."""
+
 import json
 import tomllib
 
@@ -12,17 +13,30 @@ from bio_sleep.pipeline import run_experiment
 
 
 def small_patches(tmp_path, **sleep):
-    return with_overrides(default_config(), {
-        "output_dir": str(tmp_path), "data": {"patches_train_copies": 100, "patches_test_copies": 20},
-        "sleep": {"backend": "torch", "steps": 500, **sleep},
-        "evaluation": {"noise_levels": [0.0, 0.5], "blur_sigmas": [0.0, 1.0]}})
+    return with_overrides(
+        default_config(),
+        {
+            "output_dir": str(tmp_path),
+            "data": {"patches_train_copies": 100, "patches_test_copies": 20},
+            "sleep": {"backend": "torch", "steps": 500, **sleep},
+            "evaluation": {"noise_levels": [0.0, 0.5], "blur_sigmas": [0.0, 1.0]},
+        },
+    )
 
 
 def test_patches_run_writes_every_result(tmp_path):
     outcome = run_experiment(small_patches(tmp_path), progress=False, log=lambda *_: None)
     files = {path.name for path in outcome.folder.iterdir()}
-    assert {"config.toml", "control.pt", "slept.pt", "sleep_recording.nc", "weights.nc", "results.nc",
-            "accuracy.png", "summary.json"} <= files
+    assert {
+        "config.toml",
+        "control.pt",
+        "slept.pt",
+        "sleep_recording.nc",
+        "weights.nc",
+        "results.nc",
+        "accuracy.png",
+        "summary.json",
+    } <= files
     results = xr.load_dataset(outcome.folder / "results.nc")
     assert list(results.network.values) == ["control", "sleep"]
     assert tomllib.loads((outcome.folder / "config.toml").read_text())["sleep"]["steps"] == 500
@@ -68,10 +82,13 @@ def test_cli_runs_a_config_file(tmp_path, capsys):
     assert "clean accuracy: control" in output and "results, plot, models and config in" in output
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[sleep]\ndecay = 2.0\n", "decay must lie in (0, 1]"),
-    ("[sleep]\nthreshold = [1.0]\n", "unknown key 'sleep.threshold'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[sleep]\ndecay = 2.0\n", "decay must lie in (0, 1]"),
+        ("[sleep]\nthreshold = [1.0]\n", "unknown key 'sleep.threshold'"),
+    ],
+)
 def test_cli_reports_bad_config_without_traceback(tmp_path, capsys, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)

@@ -1,4 +1,5 @@
 """Recordings: the xarray Dataset, netCDF round trip, silent and saturated layers."""
+
 import numpy as np
 import xarray as xr
 
@@ -9,13 +10,26 @@ from helpers import small_network, small_raster
 
 
 def test_dataset_has_named_dimensions_and_round_trips(tmp_path):
-    _, recording = run_reference(small_network(), SleepDynamics(0.95, 0.01, 0.003), small_raster(50),
-                                 record_trains=True, record_potentials=((1, 2), (), (0,)), progress=False)
+    _, recording = run_reference(
+        small_network(),
+        SleepDynamics(0.95, 0.01, 0.003),
+        small_raster(50),
+        record_trains=True,
+        record_potentials=((1, 2), (), (0,)),
+        progress=False,
+    )
     dataset = recording.to_dataset(attrs={"note": "test"})
-    assert dict(dataset.sizes) == {"layer": 4, "step": 50, "unit": 64 + 48 + 32 + 10, "spike": int(recording.spikes_per_step.sum()), "recorded": 3}
+    assert dict(dataset.sizes) == {
+        "layer": 4,
+        "step": 50,
+        "unit": 64 + 48 + 32 + 10,
+        "spike": int(recording.spikes_per_step.sum()),
+        "recorded": 3,
+    }
     assert list(dataset.layer.values) == ["input", "hidden_1", "hidden_2", "output"]
-    np.testing.assert_array_equal(dataset.spike_count.where(dataset.unit_layer == "hidden_1", drop=True),
-                                  recording.spike_counts[1])
+    np.testing.assert_array_equal(
+        dataset.spike_count.where(dataset.unit_layer == "hidden_1", drop=True), recording.spike_counts[1]
+    )
     assert dataset.potential.dims == ("step", "recorded")
     assert list(dataset.recorded_layer.values) == ["hidden_1", "hidden_1", "output"]
     np.testing.assert_array_equal(dataset.recorded_index, [1, 2, 0])

@@ -1,4 +1,5 @@
 """The torch reference step on hand-made cases where the right answer is known."""
+
 import numpy as np
 import pytest
 import torch
@@ -35,7 +36,9 @@ def test_weight_dependent_rule_freezes_positive_and_doubles_negative_weights():
 
 
 def test_spike_crosses_every_layer_in_one_step():
-    network = SpikingNetwork((np.array([[1.0]]), np.array([[1.0]]), np.array([[1.0]])), (1.0, 1.0, 1.0), (0.5, 0.5, 0.5))
+    network = SpikingNetwork(
+        (np.array([[1.0]]), np.array([[1.0]]), np.array([[1.0]])), (1.0, 1.0, 1.0), (0.5, 0.5, 0.5)
+    )
     _, recording = run_reference(network, SleepDynamics(1.0, 0.0, 0.0), np.array([[True]]), progress=False)
     assert recording.spikes_per_step[:, 0].tolist() == [1, 1, 1, 1]
 
@@ -61,8 +64,9 @@ def test_float32_follows_float64_closely():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_runs_on_cuda():
     network, raster = small_network(), small_raster(50)
-    slept, recording = run_reference(network, SleepDynamics(0.95, 0.01, 0.003), raster, device="cuda",
-                                     dtype=torch.float32, progress=False)
+    slept, recording = run_reference(
+        network, SleepDynamics(0.95, 0.01, 0.003), raster, device="cuda", dtype=torch.float32, progress=False
+    )
     assert recording.spikes_per_step[1:].sum() > 0
 
 

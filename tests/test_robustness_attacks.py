@@ -1,4 +1,5 @@
 """ART attacks as the ICLR 2020 study uses them: metrics, and the checks made before they run."""
+
 import numpy as np
 import pytest
 import torch
@@ -16,8 +17,17 @@ def patches_model():
     data = make_patches(100, 1)
     torch.manual_seed(0)
     model = build_fc([100, 4], output="linear")
-    train(model, data.x_train, data.y_train, epochs=5, learning_rate=0.1, momentum=0.5, batch_size=50,
-          loss="cross_entropy", progress=False)
+    train(
+        model,
+        data.x_train,
+        data.y_train,
+        epochs=5,
+        learning_rate=0.1,
+        momentum=0.5,
+        batch_size=50,
+        loss="cross_entropy",
+        progress=False,
+    )
     return model, data
 
 
@@ -30,11 +40,13 @@ def test_fgsm_eta_is_the_smallest_flipping_step(patches_model):
     assert len(finite) >= 1
     for index in finite:
         eta = float(result.eta[index])
-        x = x_test[index:index + 1].clone().requires_grad_(True)
-        nn.functional.cross_entropy(model(x), data.y_test[index:index + 1]).backward()
+        x = x_test[index : index + 1].clone().requires_grad_(True)
+        nn.functional.cross_entropy(model(x), data.y_test[index : index + 1]).backward()
         direction = x.grad.sign()
-        flipped = [int(predict(model, (x_test[index:index + 1] + e * direction).clamp(0, 1))) != int(data.y_test[index])
-                   for e in (eta - 0.01, eta)]
+        flipped = [
+            int(predict(model, (x_test[index : index + 1] + e * direction).clamp(0, 1))) != int(data.y_test[index])
+            for e in (eta - 0.01, eta)
+        ]
         assert flipped == [False, True]
     assert result.attrs["score"] == pytest.approx(float(np.median(result.eta)))
     assert result.attrs["success_rate"] == len(finite) / 4
@@ -53,8 +65,15 @@ def test_deepfool_and_jsma_find_adversarials_with_positive_distance(patches_mode
 
 def test_boundary_runs_on_float64_numpy_and_applies_the_l2_threshold(patches_model):
     model, data = patches_model
-    result = run_attack("boundary", model, data.x_test[:2], data.y_test[:2], n_classes=4,
-                        params={"max_iter": 5, "success_l2": 1e-9}, progress=False)
+    result = run_attack(
+        "boundary",
+        model,
+        data.x_test[:2],
+        data.y_test[:2],
+        n_classes=4,
+        params={"max_iter": 5, "success_l2": 1e-9},
+        progress=False,
+    )
     assert result.attrs["success_rate"] > 0
     assert result.attrs["success_rate_within_l2"] == 0.0
 
@@ -75,18 +94,28 @@ def test_misclassified_samples_are_left_out_of_the_metrics(patches_model):
     assert result.attrs["n_correct"] == 4 and not bool(result.success[4]) and np.isnan(float(result.distance[4]))
 
 
-@pytest.mark.parametrize("call, message", [
-    (dict(name="carlini"), "unknown attack"),
-    (dict(params={"max_iterations": 3}), "bad parameters"),
-    (dict(params={"overshoot": -1}), "bad parameters"),
-    (dict(x_scale=2.0), "outside the clip range"),
-    (dict(softmax=True), "probabilities"),
-    (dict(n_classes=5), "class scores"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (dict(name="carlini"), "unknown attack"),
+        (dict(params={"max_iterations": 3}), "bad parameters"),
+        (dict(params={"overshoot": -1}), "bad parameters"),
+        (dict(x_scale=2.0), "outside the clip range"),
+        (dict(softmax=True), "probabilities"),
+        (dict(n_classes=5), "class scores"),
+    ],
+)
 def test_bad_input_is_reported_before_attacking(patches_model, call, message):
     model, data = patches_model
     if call.get("softmax"):
         model = nn.Sequential(model, nn.Softmax(dim=1))
     with pytest.raises(BioSleepError, match=message):
-        run_attack(call.get("name", "deepfool"), model, data.x_test * call.get("x_scale", 1.0), data.y_test,
-                   n_classes=call.get("n_classes", 4), params=call.get("params"), progress=False)
+        run_attack(
+            call.get("name", "deepfool"),
+            model,
+            data.x_test * call.get("x_scale", 1.0),
+            data.y_test,
+            n_classes=call.get("n_classes", 4),
+            params=call.get("params"),
+            progress=False,
+        )

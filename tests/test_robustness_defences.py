@@ -1,4 +1,5 @@
 """Defensive distillation at temperature T and fine-tuning: model in, model out."""
+
 import pytest
 import torch
 
@@ -27,9 +28,21 @@ def test_temperature_divides_the_logits():
 
 def test_distilled_student_learns_at_temperature_and_is_deployed_at_one(control):
     model, data = control
-    student = distill(model, data.x_train, data.y_train, temperature=50.0, epochs=3, learning_rate=0.1,
-                      momentum=0.5, batch_size=50, n_classes=4, progress=False)
-    assert [layer.weight.shape for layer in weight_layers(student)] == [layer.weight.shape for layer in weight_layers(model)]
+    student = distill(
+        model,
+        data.x_train,
+        data.y_train,
+        temperature=50.0,
+        epochs=3,
+        learning_rate=0.1,
+        momentum=0.5,
+        batch_size=50,
+        n_classes=4,
+        progress=False,
+    )
+    assert [layer.weight.shape for layer in weight_layers(student)] == [
+        layer.weight.shape for layer in weight_layers(model)
+    ]
     assert not isinstance(student[-1], torch.nn.ReLU)  # logits
     assert accuracy(student, data.x_test, data.y_test) == 1.0
     assert not torch.equal(weight_layers(student)[0].weight, weight_layers(model)[0].weight)
@@ -38,8 +51,19 @@ def test_distilled_student_learns_at_temperature_and_is_deployed_at_one(control)
 def test_unscaled_learning_rate_at_high_temperature_learns_nothing(control):
     """Why scale_learning_rate exists: through z / 50 the gradients are too small to learn Patches."""
     model, data = control
-    student = distill(model, data.x_train, data.y_train, temperature=50.0, epochs=3, learning_rate=0.1, momentum=0.5,
-                      batch_size=50, n_classes=4, scale_learning_rate=False, progress=False)
+    student = distill(
+        model,
+        data.x_train,
+        data.y_train,
+        temperature=50.0,
+        epochs=3,
+        learning_rate=0.1,
+        momentum=0.5,
+        batch_size=50,
+        n_classes=4,
+        scale_learning_rate=False,
+        progress=False,
+    )
     assert accuracy(student, data.x_test, data.y_test) < 1.0
 
 
@@ -56,7 +80,9 @@ def test_fine_tuning_returns_a_new_model_trained_on_the_mix(control):
     model, data = control
     before = weight_layers(model)[0].weight.clone()
     noisy = distort(data.x_train, "gaussian_noise", 0.5, seed=0)
-    tuned = fine_tune(model, *mixed_training_set(data.x_train, data.y_train, noisy, data.y_train), epochs=2, progress=False)
+    tuned = fine_tune(
+        model, *mixed_training_set(data.x_train, data.y_train, noisy, data.y_train), epochs=2, progress=False
+    )
     assert torch.equal(weight_layers(model)[0].weight, before)
     assert not torch.equal(weight_layers(tuned)[0].weight, before)
     with pytest.raises(BioSleepError, match="do not match"):

@@ -1,4 +1,5 @@
 """The one run folder: atomic writes, a manifest, validated reuse of damaged files, the lock, unusable folders."""
+
 import json
 import os
 import subprocess
@@ -28,7 +29,7 @@ def _complete(dataset) -> str | None:
 
 def test_a_failing_writer_leaves_no_file_and_no_temporary(tmp_path):
     def half(path):
-        path.write_text("{\"half")
+        path.write_text('{"half')
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -62,9 +63,9 @@ def test_every_kind_of_damaged_file_is_moved_aside_and_recomputed(tmp_path):
             assert folder.reuse("slept.pt", load_state_dict, state_dict_matching(model.state_dict())) is None
         with pytest.warns(UserWarning, match="a.nc is damaged"):
             assert folder.reuse("parts/a.nc", load_netcdf, _complete) is None
-        assert folder.reuse("config.toml", lambda p: p.read_text()) == "seed = 0\n"   # intact files are kept
+        assert folder.reuse("config.toml", lambda p: p.read_text()) == "seed = 0\n"  # intact files are kept
         assert len(folder.corrupt) == 4 and (tmp_path / "slept.pt.corrupt").is_file()
-        assert folder.reuse("results.nc", load_netcdf) is None   # gone: the caller recomputes it
+        assert folder.reuse("results.nc", load_netcdf) is None  # gone: the caller recomputes it
 
         # files listed complete whose content is wrong are caught by their checks: NaN never written, wrong keys
         unwritten = _dataset()
@@ -100,14 +101,22 @@ def test_another_config_and_a_foreign_folder_are_refused(tmp_path):
 
 
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
-    with RunFolder(tmp_path, IDENTITY):   # in this process: a second open of the lock file conflicts too
-        with pytest.raises(BioSleepError, match=f"{tmp_path} is in use by another bio-sleep process \\(PID {os.getpid()}\\)"):
+    with RunFolder(tmp_path, IDENTITY):  # in this process: a second open of the lock file conflicts too
+        with pytest.raises(
+            BioSleepError, match=f"{tmp_path} is in use by another bio-sleep process \\(PID {os.getpid()}\\)"
+        ):
             with RunFolder(tmp_path, IDENTITY):
                 pass
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom bio_sleep.run_folder import RunFolder\n"
-         f"with RunFolder({str(tmp_path)!r}, {IDENTITY!r}):\n    print('locked', flush=True)\n    time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom bio_sleep.run_folder import RunFolder\n"
+            f"with RunFolder({str(tmp_path)!r}, {IDENTITY!r}):\n    print('locked', flush=True)\n    time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(BioSleepError, match=f"in use by another bio-sleep process \\(PID {holder.pid}\\)"):
@@ -116,7 +125,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    with RunFolder(tmp_path, IDENTITY):   # a killed holder's lock is gone with it
+    with RunFolder(tmp_path, IDENTITY):  # a killed holder's lock is gone with it
         assert (tmp_path / LOCK).read_text() == str(os.getpid())
 
 

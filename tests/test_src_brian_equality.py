@@ -1,4 +1,5 @@
 """Brian2 and the float64 torch reference agree bit for bit on conv networks (and still on dense ones)."""
+
 import numpy as np
 import pytest
 
@@ -10,8 +11,9 @@ from conv_fixtures import input_raster, small_conv_network
 
 
 def _assert_identical(network, dynamics, raster, plastic, target):
-    reference, ref_recording = run_reference(network, dynamics, raster, plastic=plastic, record_trains=True,
-                                             progress=False)
+    reference, ref_recording = run_reference(
+        network, dynamics, raster, plastic=plastic, record_trains=True, progress=False
+    )
     config = SleepConfig(backend="brian2", brian2_target=target, record_spike_trains=True)
     brian, brian_recording, _ = simulate(network, dynamics, raster, config, plastic=plastic, progress=False)
     assert ref_recording.spikes_per_step[1:].sum(axis=1).min() > 0, "a layer stayed silent: the test would prove little"

@@ -1,4 +1,5 @@
 """SRC defences (FFF, Gradient Expansion, fine-tuning sets) and a tiny end-to-end reproduction run."""
+
 import tomllib
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from helpers import SHARED_DATA, needs_shared_mnist
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 
-LAYERS = [{"type": "conv", "out_channels": 3, "kernel_size": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2},
-          {"type": "flatten"}, {"type": "linear", "out_features": 10}]
+LAYERS = [
+    {"type": "conv", "out_channels": 3, "kernel_size": 3},
+    {"type": "relu"},
+    {"type": "maxpool", "size": 2},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 10},
+]
 
 
 def _tiny_config(tmp_path) -> dict:
@@ -47,8 +53,9 @@ def test_feedforward_fitting_leaves_convolutions_frozen(tmp_path):
     torch.manual_seed(0)
     model = build_cnn(LAYERS, (1, 8, 8))
     x, y = torch.rand(64, 64), torch.randint(0, 10, (64,))
-    fitted = feedforward_fitting(model, x, y, epochs=1, learning_rate=0.5, training=config.training, seed=0,
-                                 progress=False)
+    fitted = feedforward_fitting(
+        model, x, y, epochs=1, learning_rate=0.5, training=config.training, seed=0, progress=False
+    )
     assert torch.equal(conv_layers(fitted)[0].weight, conv_layers(model)[0].weight)
     assert not torch.equal(fitted[-1].weight, model[-1].weight)
     assert all(p.requires_grad for p in fitted.parameters())
@@ -81,9 +88,17 @@ def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
         assert (folder / name).is_file(), name
     results = xr.load_dataset(folder / "results.nc")
     assert results.sizes["trial"] == 2
-    assert set(results.network.values) == {"baseline", "src", "src_fff", "grad_exp", "grad_exp_fff",
-                                           "finetune_gaussian_noise", "finetune_salt_and_pepper", "finetune_all"}
-    assert float(results.accuracy_clean.sel(network="baseline").min()) > 0.2   # it learned something
+    assert set(results.network.values) == {
+        "baseline",
+        "src",
+        "src_fff",
+        "grad_exp",
+        "grad_exp_fff",
+        "finetune_gaussian_noise",
+        "finetune_salt_and_pepper",
+        "finetune_all",
+    }
+    assert float(results.accuracy_clean.sel(network="baseline").min()) > 0.2  # it learned something
     assert "Paper claims" in (folder / "results.md").read_text()
     # every trial's models are kept, and bio-sleep analyse-cnn reads them with the run's config.toml
     assert len(list((folder / "models").glob("trial_01_*.pt"))) == results.sizes["network"]
@@ -93,11 +108,12 @@ def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
     assert main(["analyse-cnn", *models, "--out", str(tmp_path / "cnn"), "--samples", "20"]) == 0
     assert (tmp_path / "cnn" / "attention_overlap.csv").is_file() and (tmp_path / "cnn" / "gradient_kl.csv").is_file()
     stamp = (folder / "trials" / "trial_00.nc").stat().st_mtime_ns
-    run_src_experiment(config, progress=False)                                   # finished trials are kept
+    run_src_experiment(config, progress=False)  # finished trials are kept
     assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
-    with pytest.raises(BioSleepError, match="different config .*training"):   # ... but never mixed with others
-        run_src_experiment(src_config_from_dict(dict(values, training=dict(values["training"], epochs=2))),
-                           progress=False)
+    with pytest.raises(BioSleepError, match="different config .*training"):  # ... but never mixed with others
+        run_src_experiment(
+            src_config_from_dict(dict(values, training=dict(values["training"], epochs=2))), progress=False
+        )
 
 
 def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):

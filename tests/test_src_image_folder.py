@@ -1,4 +1,5 @@
 """Image folders: decoding, caching, and the errors for unequal classes or unreadable files."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,7 +14,9 @@ def _folder(root, classes=("cat", "dog"), test_classes=None, size=4):
         for name in names:
             (root / split / name).mkdir(parents=True)
             for k in range(3):
-                Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(root / split / name / f"{k}.png")
+                Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(
+                    root / split / name / f"{k}.png"
+                )
     return root
 
 
@@ -30,13 +33,16 @@ def test_image_folder_loads_and_caches(tmp_path, monkeypatch):
 
     decode = image_folder._decode_split
     monkeypatch.setattr(image_folder, "_decode_split", lambda *a: pytest.fail("decoded again"))
-    assert load_image_folder(folder, "toy").x_train.shape == (6, 48)   # the cache is used: no decoding
+    assert load_image_folder(folder, "toy").x_train.shape == (6, 48)  # the cache is used: no decoding
     monkeypatch.setattr(image_folder, "_decode_split", decode)
-    (folder / "train" / "cat" / "0.png").unlink()       # a changed folder is decoded again, never served stale
+    (folder / "train" / "cat" / "0.png").unlink()  # a changed folder is decoded again, never served stale
     assert load_image_folder(folder, "toy").x_train.shape == (5, 48)
-    cached = next(p for p in (tmp_path / "cache" / "decoded").glob("*.npz") if p.stat().st_mtime_ns
-                  == max(q.stat().st_mtime_ns for q in (tmp_path / "cache" / "decoded").glob("*.npz")))
-    cached.write_bytes(cached.read_bytes()[:48])        # a damaged cache file is decoded again, with a warning
+    cached = next(
+        p
+        for p in (tmp_path / "cache" / "decoded").glob("*.npz")
+        if p.stat().st_mtime_ns == max(q.stat().st_mtime_ns for q in (tmp_path / "cache" / "decoded").glob("*.npz"))
+    )
+    cached.write_bytes(cached.read_bytes()[:48])  # a damaged cache file is decoded again, with a warning
     with pytest.warns(UserWarning, match="damaged"):
         assert load_image_folder(folder, "toy").x_train.shape == (5, 48)
 
@@ -63,7 +69,9 @@ def test_load_dataset_reads_cifar10_and_cuts_it(tmp_path, monkeypatch):
 
     monkeypatch.setenv("BIO_SLEEP_CACHE", str(tmp_path / "cache"))
     _folder(tmp_path / "root" / "cifar10")
-    data = load_dataset(ImageDataConfig(dataset="cifar10", root=str(tmp_path / "root"), train_samples=4, test_samples=2))
+    data = load_dataset(
+        ImageDataConfig(dataset="cifar10", root=str(tmp_path / "root"), train_samples=4, test_samples=2)
+    )
     assert data.name == "cifar10" and data.image_shape == (3, 4, 4)
     assert data.x_train.shape == (4, 48) and data.x_test.shape == (2, 48)
     with pytest.raises(BioSleepError, match="no CIFAR-10 under"):

@@ -1,7 +1,8 @@
 """Studies on an embedded Dask cluster: cells match direct runs, resume, failures, refusals."""
+
 import json
-from pathlib import Path
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,15 +14,24 @@ from bio_sleep.studies.config import apply_point
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.worker import build_model, load_data, score
 
-EXPERIMENT = with_overrides(default_config(), {
-    "sleep": {"backend": "torch", "steps": 150, "input_mode": "masked_window", "mask_size": 3},
-    "data": {"patches_train_copies": 10, "patches_test_copies": 5}, "training": {"epochs": 2, "batch_size": 10}})
+EXPERIMENT = with_overrides(
+    default_config(),
+    {
+        "sleep": {"backend": "torch", "steps": 150, "input_mode": "masked_window", "mask_size": 3},
+        "data": {"patches_train_copies": 10, "patches_test_copies": 5},
+        "training": {"epochs": 2, "batch_size": 10},
+    },
+)
 
 
 def _study(**changes):
-    values = {"name": "test", "experiment": EXPERIMENT.model_dump(),
-              "grid": {"thresholds.0": [0.3, 1.0], "mask_size": [3, 20]},
-              "evaluation": {"distortions": {"gaussian_noise": [0.2, 0.5]}}, "execution": {"workers": 1}}
+    values = {
+        "name": "test",
+        "experiment": EXPERIMENT.model_dump(),
+        "grid": {"thresholds.0": [0.3, 1.0], "mask_size": [3, 20]},
+        "evaluation": {"distortions": {"gaussian_noise": [0.2, 0.5]}},
+        "execution": {"workers": 1},
+    }
     values.update(changes)
     return study_from_dict(values)
 
@@ -37,21 +47,32 @@ def test_study_cells_failures_resume_and_refusal(client, tmp_path):
     study = _study()
     dataset = run_study(study, tmp_path, progress=False, client=client)
     assert dict(dataset["accuracy_clean"].sizes) == {"thresholds_0": 2, "mask_size": 2}
-    assert dict(dataset["accuracy_gaussian_noise"].sizes) == {"thresholds_0": 2, "mask_size": 2, "gaussian_noise_level": 2}
+    assert dict(dataset["accuracy_gaussian_noise"].sizes) == {
+        "thresholds_0": 2,
+        "mask_size": 2,
+        "gaussian_noise_level": 2,
+    }
     # mask_size 20 exceeds the 10x10 image: those points fail, are recorded with the reason, the others finish
     assert list(dataset["status"].sel(mask_size=20).values) == ["failed", "failed"]
     assert "exceeds the image side" in str(dataset["error"].sel(thresholds_0=0.3, mask_size=20).values)
     assert np.isnan(dataset["accuracy_clean"].sel(mask_size=20)).all()
     assert list(dataset["status"].sel(mask_size=3).values) == ["ok", "ok"]
     # a cell equals the same point slept and scored in this process
-    from bio_sleep.sleep import sleep_model
     import torch
+
+    from bio_sleep.sleep import sleep_model
 
     experiment = apply_point(EXPERIMENT, {"thresholds.0": 1.0, "mask_size": 3})
     state = {k: v.numpy() for k, v in torch.load(tmp_path / "control_model.pt").items()}
     data = load_data(experiment)
-    slept = sleep_model(build_model(experiment, state), data.x_train, experiment.sleep, seed=experiment.seed,
-                        image_shape=data.image_shape, progress=False).model
+    slept = sleep_model(
+        build_model(experiment, state),
+        data.x_train,
+        experiment.sleep,
+        seed=experiment.seed,
+        image_shape=data.image_shape,
+        progress=False,
+    ).model
     expected = score(slept, data, study.evaluation)
     cell = dataset.sel(thresholds_0=1.0, mask_size=3)
     assert float(cell["accuracy_clean"]) == expected["accuracy_clean"]
@@ -78,16 +99,24 @@ def test_study_cells_failures_resume_and_refusal(client, tmp_path):
 
 
 def _fgsm_evaluation(**changes):
-    values = {"split": "validation", "validation_samples": 8, "attack": "fgsm", "attack_samples": 6,
-              "fgsm": {"eta_max": 0.6, "eta_step": 0.02}}
+    values = {
+        "split": "validation",
+        "validation_samples": 8,
+        "attack": "fgsm",
+        "attack_samples": 6,
+        "fgsm": {"eta_max": 0.6, "eta_step": 0.02},
+    }
     return _study(evaluation={**values, **changes}).evaluation
 
 
 def _in_grid(score, fgsm):
     """A median of grid etas: finite, in [eta_step, eta_max], a grid point or the midpoint of two."""
     half_steps = 2 * score / fgsm.eta_step
-    return (np.isfinite(score) and fgsm.eta_step - 1e-6 <= score <= fgsm.eta_max + 1e-6
-            and abs(half_steps - round(half_steps)) < 1e-4)
+    return (
+        np.isfinite(score)
+        and fgsm.eta_step - 1e-6 <= score <= fgsm.eta_max + 1e-6
+        and abs(half_steps - round(half_steps)) < 1e-4
+    )
 
 
 def test_fgsm_score_uses_the_evaluation_split_only(tmp_path):
@@ -128,17 +157,20 @@ def test_study_with_fgsm_score_writes_it_into_the_dataset(client, tmp_path):
     assert not {"attack", "attack_samples", "fgsm"} & set(_study().evaluation.fingerprint_content())
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"grid": {"threshold": [1.0]}}, "'threshold' is not a sweepable sleep parameter"),
-    ({"grid": {"thresholds.3": [1.0]}}, "thresholds.<0..0>"),
-    ({"grid": {}}, "non-empty \\[grid\\]"),
-    ({"grid": {"decay": []}}, "have no values"),
-    ({"grid": {"decay": [0.9, 1.5]}}, "decay must lie in"),
-    ({"evaluation": {"distortions": {"fog": [1.0]}}}, "unknown distortion"),
-    ({"evaluation": {"split": "validation"}}, "validation_samples"),
-    ({"evaluation": {"attack": "deepfool"}}, "unknown attack 'deepfool'.*\\['fgsm'\\]"),
-    ({"evaluation": {"attack": "fgsm", "attack_samples": 0}}, "attack_samples"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"grid": {"threshold": [1.0]}}, "'threshold' is not a sweepable sleep parameter"),
+        ({"grid": {"thresholds.3": [1.0]}}, "thresholds.<0..0>"),
+        ({"grid": {}}, "non-empty \\[grid\\]"),
+        ({"grid": {"decay": []}}, "have no values"),
+        ({"grid": {"decay": [0.9, 1.5]}}, "decay must lie in"),
+        ({"evaluation": {"distortions": {"fog": [1.0]}}}, "unknown distortion"),
+        ({"evaluation": {"split": "validation"}}, "validation_samples"),
+        ({"evaluation": {"attack": "deepfool"}}, "unknown attack 'deepfool'.*\\['fgsm'\\]"),
+        ({"evaluation": {"attack": "fgsm", "attack_samples": 0}}, "attack_samples"),
+    ],
+)
 def test_bad_studies_are_rejected_up_front(changes, message):
     with pytest.raises(BioSleepError, match=message):
         _study(**changes)
@@ -157,19 +189,21 @@ def test_cli_study_reads_the_toml_and_names_an_unreachable_scheduler(tmp_path):
 
     from bio_sleep.studies import cli
 
-    (tmp_path / "study.toml").write_text(
-        'name = "cli"\n[experiment]\nname = "patches"\n[grid]\ndecay = [0.99]\n')
+    (tmp_path / "study.toml").write_text('name = "cli"\n[experiment]\nname = "patches"\n[grid]\ndecay = [0.99]\n')
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["study", str(tmp_path / "study.toml"), "--out", str(tmp_path / "out"),
-                              "--scheduler", "tcp://127.0.0.1:9"])
+    args = parser.parse_args(
+        ["study", str(tmp_path / "study.toml"), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]
+    )
     with pytest.raises(BioSleepError, match="no Dask scheduler answered"):
         args.handler(args)
     from bio_sleep.studies import load_study
 
     for name in ("study_patches_decay_threshold.toml", "study_search_patches.toml"):
         assert (Path(__file__).parents[1] / "experiments" / name).exists()
-    assert len(load_study(Path(__file__).parents[1] / "experiments/study_patches_decay_threshold.toml").point_list()) == 16
+    assert (
+        len(load_study(Path(__file__).parents[1] / "experiments/study_patches_decay_threshold.toml").point_list()) == 16
+    )
 
 
 def test_plots_over_any_two_parameters_average_the_rest(tmp_path):
@@ -178,8 +212,10 @@ def test_plots_over_any_two_parameters_average_the_rest(tmp_path):
     from bio_sleep.studies.plots import plot_heatmap, plot_lines
 
     values = np.arange(24.0).reshape(2, 3, 4)
-    dataset = xr.Dataset({"accuracy_clean": (("decay", "inc", "dec"), values)},
-                         coords={"decay": [0.9, 1.0], "inc": [1, 2, 3], "dec": [1, 2, 3, 4]})
+    dataset = xr.Dataset(
+        {"accuracy_clean": (("decay", "inc", "dec"), values)},
+        coords={"decay": [0.9, 1.0], "inc": [1, 2, 3], "dec": [1, 2, 3, 4]},
+    )
     plot_heatmap(dataset, "accuracy_clean", "dec", "decay", tmp_path / "h.png")
     plot_lines(dataset, "accuracy_clean", "inc", "decay", tmp_path / "l.png")
     assert (tmp_path / "h.png").stat().st_size > 0 and (tmp_path / "l.png").stat().st_size > 0

@@ -1,4 +1,5 @@
 """Optuna search through the Dask execution: validation split only, resumable, best config runnable."""
+
 import pytest
 
 from bio_sleep.config import default_config, load_config, with_overrides
@@ -6,16 +7,27 @@ from bio_sleep.errors import BioSleepError
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.search import run_search, search_from_dict
 
-EXPERIMENT = with_overrides(default_config(), {
-    "sleep": {"backend": "torch", "steps": 100}, "data": {"patches_train_copies": 10, "patches_test_copies": 2},
-    "training": {"epochs": 2, "batch_size": 10}})
+EXPERIMENT = with_overrides(
+    default_config(),
+    {
+        "sleep": {"backend": "torch", "steps": 100},
+        "data": {"patches_train_copies": 10, "patches_test_copies": 2},
+        "training": {"epochs": 2, "batch_size": 10},
+    },
+)
 
 
 def _search(**changes):
-    values = {"name": "s", "experiment": EXPERIMENT.model_dump(), "trials": 4, "sampler": "nsga2", "population_size": 2,
-              "parameters": {"thresholds.0": {"low": 0.2, "high": 2.0}, "decay": {"low": 0.9, "high": 1.0}},
-              "evaluation": {"split": "validation", "validation_samples": 8, "distortions": {"gaussian_noise": [0.3]}},
-              "execution": {"workers": 1}}
+    values = {
+        "name": "s",
+        "experiment": EXPERIMENT.model_dump(),
+        "trials": 4,
+        "sampler": "nsga2",
+        "population_size": 2,
+        "parameters": {"thresholds.0": {"low": 0.2, "high": 2.0}, "decay": {"low": 0.9, "high": 1.0}},
+        "evaluation": {"split": "validation", "validation_samples": 8, "distortions": {"gaussian_noise": [0.3]}},
+        "execution": {"workers": 1},
+    }
     values.update(changes)
     return search_from_dict(values)
 
@@ -46,18 +58,28 @@ def test_trials_interrupted_by_a_kill_are_run_again_not_counted(tmp_path):
         # a kill while a trial runs leaves it RUNNING in the storage, its point suggested but never scored
         storage = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'search.db'}")
         killed = storage.ask()
-        killed_point = {"thresholds.0": killed.suggest_float("thresholds.0", 0.2, 2.0),
-                        "decay": killed.suggest_float("decay", 0.9, 1.0)}
+        killed_point = {
+            "thresholds.0": killed.suggest_float("thresholds.0", 0.2, 2.0),
+            "decay": killed.suggest_float("decay", 0.9, 1.0),
+        }
         resumed = run_search(_search(trials=3), tmp_path, progress=False, client=client)
     states = [t.state for t in resumed.trials]
-    assert states.count(optuna.trial.TrialState.COMPLETE) == 3    # the budget of 3 complete trials is met
-    assert states[killed.number] == optuna.trial.TrialState.FAIL and "error" not in resumed.trials[killed.number].user_attrs
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 3  # the budget of 3 complete trials is met
+    assert (
+        states[killed.number] == optuna.trial.TrialState.FAIL
+        and "error" not in resumed.trials[killed.number].user_attrs
+    )
     rerun = resumed.trials[killed.number + 1]
-    assert rerun.state == optuna.trial.TrialState.COMPLETE and rerun.params == killed_point   # the same point, re-run
+    assert rerun.state == optuna.trial.TrialState.COMPLETE and rerun.params == killed_point  # the same point, re-run
 
 
-FGSM_EVALUATION = {"split": "validation", "validation_samples": 8, "attack": "fgsm", "attack_samples": 5,
-                   "fgsm": {"eta_max": 0.6, "eta_step": 0.02}}
+FGSM_EVALUATION = {
+    "split": "validation",
+    "validation_samples": 8,
+    "attack": "fgsm",
+    "attack_samples": 5,
+    "fgsm": {"eta_max": 0.6, "eta_step": 0.02},
+}
 
 
 def test_search_maximises_the_fgsm_score_and_keeps_its_direction(tmp_path):
@@ -80,15 +102,18 @@ def test_search_maximises_the_fgsm_score_and_keeps_its_direction(tmp_path):
             run_search(rate, tmp_path / "rate", progress=False, client=client)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"evaluation": {"split": "test", "distortions": {}}}, "never be scored on the test set"),
-    ({"parameters": {"speed": {"low": 0, "high": 1}}}, "not a sweepable sleep parameter"),
-    ({"parameters": {"decay": {"low": 1, "high": 0.5}}}, "must be below high"),
-    ({"parameters": {}}, "parameters"),
-    ({"objective": "accuracy_blur"}, "objective 'accuracy_blur'"),
-    ({"objective": "fgsm_score"}, "need evaluation.attack = 'fgsm'"),
-    ({"evaluation": {**FGSM_EVALUATION, "attack": "pgd"}}, "unknown attack 'pgd'"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"evaluation": {"split": "test", "distortions": {}}}, "never be scored on the test set"),
+        ({"parameters": {"speed": {"low": 0, "high": 1}}}, "not a sweepable sleep parameter"),
+        ({"parameters": {"decay": {"low": 1, "high": 0.5}}}, "must be below high"),
+        ({"parameters": {}}, "parameters"),
+        ({"objective": "accuracy_blur"}, "objective 'accuracy_blur'"),
+        ({"objective": "fgsm_score"}, "need evaluation.attack = 'fgsm'"),
+        ({"evaluation": {**FGSM_EVALUATION, "attack": "pgd"}}, "unknown attack 'pgd'"),
+    ],
+)
 def test_bad_searches_are_rejected(changes, message):
     with pytest.raises(BioSleepError, match=message):
         _search(**changes)

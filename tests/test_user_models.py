@@ -1,4 +1,5 @@
 """A user's own model and inputs: any chain-shaped nn.Module, torchvision-shaped images, clear refusals."""
+
 import numpy as np
 import pytest
 import torch
@@ -16,7 +17,7 @@ class SmallCnn(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.head = nn.Linear(3 * 3 * 3, 4, bias=False)   # declared first, used last
+        self.head = nn.Linear(3 * 3 * 3, 4, bias=False)  # declared first, used last
         self.conv = nn.Conv2d(1, 3, 3, bias=False)
 
     def forward(self, x):
@@ -34,8 +35,9 @@ def images():
 
 
 def _config():
-    return SleepConfig(backend="torch", steps=300, thresholds=[0.3, 0.3], alpha_scale=1.0, max_rate=200.0,
-                       inc=0.01, dec=0.003)
+    return SleepConfig(
+        backend="torch", steps=300, thresholds=[0.3, 0.3], alpha_scale=1.0, max_rate=200.0, inc=0.01, dec=0.003
+    )
 
 
 def test_traced_module_sleeps_like_its_sequential_twin(images):
@@ -45,7 +47,7 @@ def test_traced_module_sleeps_like_its_sequential_twin(images):
     twin = sleep_model(_sequential_twin(model), images.numpy(), _config(), image_shape=(1, 8, 8), progress=False)
     assert not torch.equal(traced.model.conv.weight, model.conv.weight), "sleep changed nothing"
     assert torch.equal(traced.model.conv.weight, twin.model[0].weight)
-    assert torch.equal(traced.model.head.weight, twin.model[4].weight)   # forward order, not declaration order
+    assert torch.equal(traced.model.head.weight, twin.model[4].weight)  # forward order, not declaration order
     assert traced.recording.spikes_per_step.sum() == twin.recording.spikes_per_step.sum()
     assert isinstance(traced.model, SmallCnn)
 
@@ -88,8 +90,9 @@ class Branching(nn.Module):
         return self.a(x) if x.sum() > 0 else -self.a(x)
 
 
-@pytest.mark.parametrize("model, message", [(Residual(), "not a chain: 'add"), (Sigmoid(), "'sigmoid'"),
-                                            (Branching(), "could not trace")])
+@pytest.mark.parametrize(
+    "model, message", [(Residual(), "not a chain: 'add"), (Sigmoid(), "'sigmoid'"), (Branching(), "could not trace")]
+)
 def test_models_that_are_not_chains_are_refused_by_name(model, message):
     with pytest.raises(BioSleepError, match=message):
         as_sequential(model)

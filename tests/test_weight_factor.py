@@ -6,6 +6,7 @@ differs from the C library's (on 4.6 % of these inputs, measured on an
 AVX-512 Xeon); the inputs span the whole range where the factor is neither 0
 nor 2, and beyond.
 """
+
 import ctypes
 import math
 import shutil
@@ -14,12 +15,13 @@ import subprocess
 import numpy as np
 import pytest
 
-from bio_sleep.sleep.brian2_network import COMPILE_ARGS
 from bio_sleep.equations.weight_factor import CPP_CODE, FACTOR_WIDTH, weight_factor
+from bio_sleep.sleep.brian2_network import COMPILE_ARGS
 
 # t = -w / width from -60 to 60, plus the clamp's edges and exact zeros.
-WEIGHTS = np.concatenate([np.random.default_rng(0).uniform(-0.06, 0.06, 200_000),
-                          [0.0, -0.0, 0.04, -0.04, 0.037, -0.037, 1.0, -1.0, 1e-300]])
+WEIGHTS = np.concatenate(
+    [np.random.default_rng(0).uniform(-0.06, 0.06, 200_000), [0.0, -0.0, 0.04, -0.04, 0.037, -0.037, 1.0, -1.0, 1e-300]]
+)
 
 
 def _libm_factor(w: np.ndarray) -> np.ndarray:
@@ -38,15 +40,19 @@ def test_factor_is_the_authors_sigmoid_to_rounding():
 def test_compiled_cpp_factor_is_bit_identical(tmp_path):
     """CPP_CODE compiled with the flags Brian2 gets (no fused multiply-add) gives numpy's bits."""
     source = tmp_path / "factor.cpp"
-    source.write_text("#include <cmath>\nusing namespace std;\n" + CPP_CODE
-                      + 'extern "C" void factor(const double* w, double* f, long n) '
-                        "{ for (long i = 0; i < n; ++i) f[i] = stdp_weight_factor(w[i]); }\n")
+    source.write_text(
+        "#include <cmath>\nusing namespace std;\n"
+        + CPP_CODE
+        + 'extern "C" void factor(const double* w, double* f, long n) '
+        "{ for (long i = 0; i < n; ++i) f[i] = stdp_weight_factor(w[i]); }\n"
+    )
     library = tmp_path / "factor.so"
     subprocess.run(["g++", *COMPILE_ARGS, "-shared", "-fPIC", str(source), "-o", str(library)], check=True)
     compiled = np.empty_like(WEIGHTS)
     pointer = ctypes.POINTER(ctypes.c_double)
-    ctypes.CDLL(str(library)).factor(WEIGHTS.ctypes.data_as(pointer), compiled.ctypes.data_as(pointer),
-                                     ctypes.c_long(len(WEIGHTS)))
+    ctypes.CDLL(str(library)).factor(
+        WEIGHTS.ctypes.data_as(pointer), compiled.ctypes.data_as(pointer), ctypes.c_long(len(WEIGHTS))
+    )
     expected = weight_factor(WEIGHTS)
     assert np.array_equal(compiled, expected), f"{np.count_nonzero(compiled != expected)} factors differ"
 

@@ -5,6 +5,7 @@ the input size) and the mask of the clean input's non-zero pixels; near 1 the
 network attends to the digit, near 0 elsewhere. Distorted inputs are scored
 against the mask of their clean originals.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

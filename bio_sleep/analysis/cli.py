@@ -1,4 +1,5 @@
 """``bio-sleep analyse <recording.nc> --out DIR``: the standard views of a sleep recording."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("analyse", help="plots and statistics of a sleep recording (netCDF)")
     parser.add_argument("recording", help="recording .nc written from SleepRecording.to_dataset()")
     add_out(parser, "folder for the PNGs and spike_statistics.csv", required=True)
-    parser.add_argument("--weights", help=".nc with weight_before_<k>/weight_after_<k> (bio_sleep.analysis.weights_dataset)")
+    parser.add_argument(
+        "--weights", help=".nc with weight_before_<k>/weight_after_<k> (bio_sleep.analysis.weights_dataset)"
+    )
     parser.add_argument("--image-shape", type=_image_shape, help="draw first-layer input weights as images, e.g. 28x28")
     parser.add_argument("--bin-steps", type=int, default=10, help="bin width in steps for spike-count correlations")
     parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
@@ -40,7 +43,8 @@ def run(args) -> int:
             weights_data = xr.load_dataset(args.weights)
         except (OSError, ValueError) as error:
             raise BioSleepError(f"weights file {args.weights} is not readable netCDF ({error})") from None
-    for path in analyse_recording(dataset, args.out, weights_data=weights_data, image_shape=args.image_shape,
-                                  bin_steps=args.bin_steps):
+    for path in analyse_recording(
+        dataset, args.out, weights_data=weights_data, image_shape=args.image_shape, bin_steps=args.bin_steps
+    ):
         print(path)
     return 0

@@ -1,4 +1,5 @@
 """``bio-sleep analyse-cnn --model NAME=PATH ... --out DIR``: the CNN paper's analyses of saved models."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,19 +18,34 @@ def _model_spec(text: str) -> tuple[str, str]:
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "analyse-cnn", help="spatial-gradient statistics, KL and Grad-CAM attention of saved CNNs (CNN paper)",
+        "analyse-cnn",
+        help="spatial-gradient statistics, KL and Grad-CAM attention of saved CNNs (CNN paper)",
         description="Tables III-IV (spatial gradients of conv filters: fitted Gaussian per layer, KL divergence from "
-                    "the first model) and Table VI (Grad-CAM attention overlap with the input's non-zero pixels) "
-                    "for state dicts of one architecture.")
-    parser.add_argument("--model", type=_model_spec, action="append", required=True, metavar="NAME=PATH",
-                        help="a saved state dict; repeat for each model, the first is the reference (e.g. baseline)")
+        "the first model) and Table VI (Grad-CAM attention overlap with the input's non-zero pixels) "
+        "for state dicts of one architecture.",
+    )
+    parser.add_argument(
+        "--model",
+        type=_model_spec,
+        action="append",
+        required=True,
+        metavar="NAME=PATH",
+        help="a saved state dict; repeat for each model, the first is the reference (e.g. baseline)",
+    )
     add_out(parser, "folder for the CSV, netCDF and PNG files", required=True)
-    parser.add_argument("--config", help="the config the models were trained with (default: config.toml beside the "
-                                         "first model or one folder up, as in a bio-sleep src run)")
+    parser.add_argument(
+        "--config",
+        help="the config the models were trained with (default: config.toml beside the "
+        "first model or one folder up, as in a bio-sleep src run)",
+    )
     add_set(parser, "data.test_samples=500")
     add_data_root(parser, "data.root of the config")
-    parser.add_argument("--samples", type=int, default=100,
-                        help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=100,
+        help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)",
+    )
     parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
@@ -63,14 +79,17 @@ def run(args) -> int:
     models = {name: load_model(name, path, config, config_path) for name, path in args.model}
     for name, model in models.items():
         if not all(torch.isfinite(p).all() for p in model.state_dict().values()):
-            raise BioSleepError(f"model '{name}' ({dict(args.model)[name]}) holds NaN or infinite weights, so no "
-                                "analysis of it means anything; give a model that trained without diverging")
+            raise BioSleepError(
+                f"model '{name}' ({dict(args.model)[name]}) holds NaN or infinite weights, so no "
+                "analysis of it means anything; give a model that trained without diverging"
+            )
     images = None
     if args.samples:
         images = _test_images(config, args, config_path)
     sweeps = getattr(config.evaluation, "sweeps", {})
-    for path in analyse_cnn(models, args.out, images=images, input_shape=tuple(config.model.input_shape),
-                            sweeps=sweeps, seed=config.seed):
+    for path in analyse_cnn(
+        models, args.out, images=images, input_shape=tuple(config.model.input_shape), sweeps=sweeps, seed=config.seed
+    ):
         print(path)
     return 0
 
@@ -83,9 +102,13 @@ def _test_images(config, args, config_path):
     try:
         data = load_dataset(config.data)
     except BioSleepError as error:
-        raise BioSleepError(f"Grad-CAM needs the test images of [data] in {config_path}: {error}\n"
-                            "give --data-root, or --samples 0 to skip the attention analysis") from None
+        raise BioSleepError(
+            f"Grad-CAM needs the test images of [data] in {config_path}: {error}\n"
+            "give --data-root, or --samples 0 to skip the attention analysis"
+        ) from None
     if data.n_inputs != int(np.prod(config.model.input_shape)):
-        raise BioSleepError(f"the test images have {data.n_inputs} values but model.input_shape "
-                            f"{config.model.input_shape} needs {int(np.prod(config.model.input_shape))}")
-    return data.x_test[:args.samples]
+        raise BioSleepError(
+            f"the test images have {data.n_inputs} values but model.input_shape "
+            f"{config.model.input_shape} needs {int(np.prod(config.model.input_shape))}"
+        )
+    return data.x_test[: args.samples]

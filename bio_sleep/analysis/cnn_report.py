@@ -5,6 +5,7 @@ src`` keeps them in ``models/``); the architecture comes from the config they
 were trained with. The first model is the reference the others are compared
 to (e.g. the baseline).
 """
+
 from __future__ import annotations
 
 import pickle
@@ -39,35 +40,48 @@ def load_model(name: str, path, config, config_path) -> nn.Module:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
-        raise BioSleepError(f"model '{name}': {path} is not a saved state dict ({type(error).__name__}); "
-                            "save models with torch.save(model.state_dict(), path)") from None
+        raise BioSleepError(
+            f"model '{name}': {path} is not a saved state dict ({type(error).__name__}); "
+            "save models with torch.save(model.state_dict(), path)"
+        ) from None
     model = build_model(config)
     try:
         model.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as error:
         detail = " ".join(str(error).split())[:400]
-        raise BioSleepError(f"model '{name}': {path} does not fit the network of {config_path} ({detail}); "
-                            "give the config the model was trained with (--config)") from None
+        raise BioSleepError(
+            f"model '{name}': {path} does not fit the network of {config_path} ({detail}); "
+            "give the config the model was trained with (--config)"
+        ) from None
     if experiment_kind(config) != "cnn":
-        raise BioSleepError(f"model '{name}': the network of {config_path} has no conv layer; the CNN analyses need "
-                            "a CNN config with [model] layers, e.g. the config.toml of a bio-sleep src run")
+        raise BioSleepError(
+            f"model '{name}': the network of {config_path} has no conv layer; the CNN analyses need "
+            "a CNN config with [model] layers, e.g. the config.toml of a bio-sleep src run"
+        )
     return model.eval()
 
 
 def gradient_dataset(models: dict[str, nn.Module]) -> xr.Dataset:
-    """Per model and conv layer: the fitted Gaussian (Table III) and the KL divergence from the first model (Table IV)."""
+    """Per model and conv layer: the fitted Gaussian (Table III) and the KL divergence from the first model
+    (Table IV)."""
     reference = next(iter(models.values()))
-    per_model = [xr.merge([conv_filters.gradient_statistics(model), conv_filters.gradient_kl(reference, model)])
-                 for model in models.values()]
+    per_model = [
+        xr.merge([conv_filters.gradient_statistics(model), conv_filters.gradient_kl(reference, model)])
+        for model in models.values()
+    ]
     dataset = xr.concat(per_model, dim=pd.Index(list(models), name="model"), combine_attrs="drop")
     dataset.coords["conv"] = ("layer", [f"C{k + 1}" for k in range(dataset.sizes["layer"])])
-    dataset.attrs.update(reference=next(iter(models)), kl="KL(reference || model) of the spatial-gradient values",
-                         fit="scipy.stats.norm.fit (maximum likelihood)")
+    dataset.attrs.update(
+        reference=next(iter(models)),
+        kl="KL(reference || model) of the spatial-gradient values",
+        fit="scipy.stats.norm.fit (maximum likelihood)",
+    )
     return dataset
 
 
-def attention_table(models: dict[str, nn.Module], x: torch.Tensor, input_shape, sweeps: dict[str, list[float]],
-                    seed: int = 0) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
+def attention_table(
+    models: dict[str, nn.Module], x: torch.Tensor, input_shape, sweeps: dict[str, list[float]], seed: int = 0
+) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
     """Attention overlap per model on clean ``x`` and each distortion level (scored against the clean mask).
 
     Grad-CAM on each model's last conv layer for its predicted class. Returns one row per model and condition
@@ -76,8 +90,12 @@ def attention_table(models: dict[str, nn.Module], x: torch.Tensor, input_shape, 
     from bio_sleep.evaluation.distortions import distort
 
     clean = x.reshape(len(x), *input_shape)
-    conditions = {"clean": x} | {f"{name}={level:g}": distort(x, name, level, seed=seed, image_shape=tuple(input_shape))
-                                 for name, levels in sweeps.items() for level in levels if level > 0}
+    conditions = {"clean": x} | {
+        f"{name}={level:g}": distort(x, name, level, seed=seed, image_shape=tuple(input_shape))
+        for name, levels in sweeps.items()
+        for level in levels
+        if level > 0
+    }
     rows, clean_maps = [], {}
     for name, model in models.items():
         last_conv = [m for m in model.modules() if isinstance(m, nn.Conv2d)][-1]
@@ -95,8 +113,15 @@ def attention_table(models: dict[str, nn.Module], x: torch.Tensor, input_shape, 
     return table, clean_maps
 
 
-def analyse_cnn(models: dict[str, nn.Module], out_dir, *, images: torch.Tensor | None = None, input_shape=None,
-                sweeps: dict[str, list[float]] | None = None, seed: int = 0) -> list[Path]:
+def analyse_cnn(
+    models: dict[str, nn.Module],
+    out_dir,
+    *,
+    images: torch.Tensor | None = None,
+    input_shape=None,
+    sweeps: dict[str, list[float]] | None = None,
+    seed: int = 0,
+) -> list[Path]:
     """Write the gradient tables and plot, and with ``images`` (flattened, of ``input_shape``) the attention ones."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,13 +129,15 @@ def analyse_cnn(models: dict[str, nn.Module], out_dir, *, images: torch.Tensor |
     gradients.to_netcdf(out / "gradient_statistics.nc")
     table = gradients.to_dataframe().reset_index()
     table[["model", "layer", "conv", "gradient_mean", "gradient_variance"]].to_csv(
-        out / "gradient_statistics.csv", index=False)
+        out / "gradient_statistics.csv", index=False
+    )
     written = [out / "gradient_statistics.csv", out / "gradient_statistics.nc"]
     if len(models) > 1:
         kl = table[table["model"] != gradients.attrs["reference"]].rename(columns={"model": "compared"})
         kl.insert(0, "reference", gradients.attrs["reference"])
         kl[["reference", "compared", "layer", "conv", "kl_fitted_gaussians", "kl_histograms"]].to_csv(
-            out / "gradient_kl.csv", index=False)
+            out / "gradient_kl.csv", index=False
+        )
         written.append(out / "gradient_kl.csv")
     written.append(conv_filters.plot_gradient_distributions(models, out / "gradient_distributions.png"))
     if images is not None:

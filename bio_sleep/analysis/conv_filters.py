@@ -6,6 +6,7 @@ of values, and a Gaussian is fitted to them (scipy.stats.norm.fit, maximum
 likelihood). The KL divergence between two models is given for the fitted
 Gaussians (closed form) and for the histograms of the values on shared bins.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,7 +31,9 @@ def spatial_gradients(conv: nn.Conv2d) -> np.ndarray:
     """Every spatial-gradient value (both directions) of every filter of ``conv``."""
     weights = conv.weight.detach().double().cpu().numpy()  # (out, in, kh, kw)
     if min(weights.shape[2:]) < 2:
-        raise BioSleepError(f"a {weights.shape[2]}x{weights.shape[3]} kernel has no spatial gradient; skip 1x1 convolutions")
+        raise BioSleepError(
+            f"a {weights.shape[2]}x{weights.shape[3]} kernel has no spatial gradient; skip 1x1 convolutions"
+        )
     d_row, d_col = np.gradient(weights, axis=(2, 3))
     return np.concatenate([d_row.ravel(), d_col.ravel()])
 
@@ -42,9 +45,12 @@ def gradient_statistics(model: nn.Module) -> xr.Dataset:
         mean, std = stats.norm.fit(spatial_gradients(conv))
         names.append(name)
         means.append(mean)
-        variances.append(std ** 2)
-    return xr.Dataset({"gradient_mean": ("layer", means), "gradient_variance": ("layer", variances)},
-                      coords={"layer": names}, attrs={"fit": "scipy.stats.norm.fit (maximum likelihood)"})
+        variances.append(std**2)
+    return xr.Dataset(
+        {"gradient_mean": ("layer", means), "gradient_variance": ("layer", variances)},
+        coords={"layer": names},
+        attrs={"fit": "scipy.stats.norm.fit (maximum likelihood)"},
+    )
 
 
 def gaussian_kl(mean_p: float, var_p: float, mean_q: float, var_q: float) -> float:
@@ -64,15 +70,19 @@ def gradient_kl(model_p: nn.Module, model_q: nn.Module, bins: int = 100) -> xr.D
     """KL(P || Q) per conv layer between two models of the same architecture (Table IV)."""
     layers_p, layers_q = conv_layers(model_p), conv_layers(model_q)
     if list(layers_p) != list(layers_q):
-        raise BioSleepError(f"the models' conv layers differ ({list(layers_p)} vs {list(layers_q)}); compare versions of one network")
+        raise BioSleepError(
+            f"the models' conv layers differ ({list(layers_p)} vs {list(layers_q)}); compare versions of one network"
+        )
     fitted, histogram = [], []
     for name in layers_p:
         p, q = spatial_gradients(layers_p[name]), spatial_gradients(layers_q[name])
         (mp, sp), (mq, sq) = stats.norm.fit(p), stats.norm.fit(q)
-        fitted.append(gaussian_kl(mp, sp ** 2, mq, sq ** 2))
+        fitted.append(gaussian_kl(mp, sp**2, mq, sq**2))
         histogram.append(histogram_kl(p, q, bins))
-    return xr.Dataset({"kl_fitted_gaussians": ("layer", fitted), "kl_histograms": ("layer", histogram)},
-                      coords={"layer": list(layers_p)})
+    return xr.Dataset(
+        {"kl_fitted_gaussians": ("layer", fitted), "kl_histograms": ("layer", histogram)},
+        coords={"layer": list(layers_p)},
+    )
 
 
 def plot_gradient_distributions(models: dict, path, bins: int = 80) -> Path:
@@ -85,11 +95,13 @@ def plot_gradient_distributions(models: dict, path, bins: int = 80) -> Path:
         for label, model in models.items():
             values = spatial_gradients(conv_layers(model)[name])
             mean, std = stats.norm.fit(values)
-            _, edges, patches = ax.hist(values, bins=bins, density=True, alpha=0.35,
-                                        label=f"{model_name(label)} (variance {std ** 2:.2e})")
+            _, edges, patches = ax.hist(
+                values, bins=bins, density=True, alpha=0.35, label=f"{model_name(label)} (variance {std**2:.2e})"
+            )
             grid = np.linspace(edges[0], edges[-1], 200)
             ax.plot(grid, stats.norm.pdf(grid, mean, std), color=patches[0].get_facecolor(), alpha=1.0)
-        ax.set(title=f"conv layer {ordinal} (module '{name}')", xlabel="spatial gradient of the kernels",
-               ylabel="density")
+        ax.set(
+            title=f"conv layer {ordinal} (module '{name}')", xlabel="spatial gradient of the kernels", ylabel="density"
+        )
         ax.legend(fontsize=7)
     return save_figure(fig, path)

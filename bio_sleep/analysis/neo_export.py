@@ -6,6 +6,7 @@ membrane potentials were recorded, one AnalogSignal per layer (a channel per
 recorded neuron, its indices in the array annotation ``neuron``). Elephant
 reads the trains as they are; ``neo.NixIO(path, "ro").read_block()`` reads the file back.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ from bio_sleep.analysis.spikes import require_trains, spike_trains
 from bio_sleep.errors import BioSleepError
 
 
-def recording_block(dataset: xr.Dataset, name: str = "sleep") -> "neo.Block":  # noqa: F821
+def recording_block(dataset: xr.Dataset, name: str = "sleep") -> neo.Block:  # noqa: F821
     """The recording as a Block with one Segment (needs individual spikes: ``record_spike_trains``)."""
     import neo
     import quantities as pq
@@ -33,8 +34,13 @@ def recording_block(dataset: xr.Dataset, name: str = "sleep") -> "neo.Block":  #
     if "potential" in dataset:
         for layer in dict.fromkeys(str(value) for value in dataset["recorded_layer"].values):
             chosen = dataset["potential"].where(dataset["recorded_layer"] == layer, drop=True)
-            signal = neo.AnalogSignal(chosen.values, units=pq.dimensionless, sampling_period=dt_ms * pq.ms,
-                                      name=f"{layer} membrane potential", layer=layer)
+            signal = neo.AnalogSignal(
+                chosen.values,
+                units=pq.dimensionless,
+                sampling_period=dt_ms * pq.ms,
+                name=f"{layer} membrane potential",
+                layer=layer,
+            )
             signal.array_annotate(neuron=chosen["recorded_index"].values.astype(np.int64))
             segment.analogsignals.append(signal)
     for train in segment.spiketrains:

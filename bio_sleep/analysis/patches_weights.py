@@ -5,6 +5,7 @@ c's prototype, *overlap* when bright in c's and another class's prototype,
 and *OFF* when dark in c's prototype. The weight spread of c is mean(W[c, ON])
 - mean(W[c, OFF]): the mean input the correct output receives (Section 6).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,8 +31,10 @@ def single_layer_weights(model) -> np.ndarray:
 
     layers = weight_layers(model)
     if len(layers) != 1:
-        raise BioSleepError(f"Patches weight plots read input->output weights directly, so they need a network with one "
-                            f"weight layer; this one has {len(layers)} (use model.widths = [100, 4])")
+        raise BioSleepError(
+            f"Patches weight plots read input->output weights directly, so they need a network with one "
+            f"weight layer; this one has {len(layers)} (use model.widths = [100, 4])"
+        )
     return layers[0].weight.detach().double().numpy()
 
 
@@ -44,8 +47,13 @@ def weight_spread(models: dict, prototypes: np.ndarray) -> xr.DataArray:
         if weights.shape != roles.shape:
             raise BioSleepError(f"weights {weights.shape} do not match the prototypes {roles.shape}")
         table.append([weights[c, roles[c] == 2].mean() - weights[c, roles[c] == 0].mean() for c in range(len(roles))])
-    return xr.DataArray(np.array(table), dims=("network", "class"), coords={"network": list(models), "class": np.arange(len(roles))},
-                        name="weight_spread", attrs={"definition": "mean ON-pixel weight minus mean OFF-pixel weight"})
+    return xr.DataArray(
+        np.array(table),
+        dims=("network", "class"),
+        coords={"network": list(models), "class": np.arange(len(roles))},
+        name="weight_spread",
+        attrs={"definition": "mean ON-pixel weight minus mean OFF-pixel weight"},
+    )
 
 
 def plot_patches_weights(models: dict, prototypes: np.ndarray, path) -> Path:
@@ -54,7 +62,9 @@ def plot_patches_weights(models: dict, prototypes: np.ndarray, path) -> Path:
 
     roles = pixel_roles(prototypes)
     colours = {"off": "tab:gray", "overlap": "tab:orange", "on": "tab:blue"}
-    fig, axes = plt.subplots(len(models), len(roles), figsize=(3 * len(roles), 2.2 * len(models)), squeeze=False, sharey="row")
+    fig, axes = plt.subplots(
+        len(models), len(roles), figsize=(3 * len(roles), 2.2 * len(models)), squeeze=False, sharey="row"
+    )
     for row, (name, model) in enumerate(models.items()):
         weights = single_layer_weights(model)
         for c, ax in enumerate(axes[row]):
@@ -65,8 +75,13 @@ def plot_patches_weights(models: dict, prototypes: np.ndarray, path) -> Path:
             ax.set_title(f"{model_name(name)}: output neuron {c}", fontsize=8)
         axes[row, 0].set_ylabel("weight")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles[:len(ROLES)], [f"{role} pixel of the class" if role != "overlap" else "shared pixel"
-                                      for role in labels[:len(ROLES)]], loc="lower center", ncol=len(ROLES), frameon=False)
+    fig.legend(
+        handles[: len(ROLES)],
+        [f"{role} pixel of the class" if role != "overlap" else "shared pixel" for role in labels[: len(ROLES)]],
+        loc="lower center",
+        ncol=len(ROLES),
+        frameon=False,
+    )
     for ax in axes[-1]:
         ax.set_xlabel("input pixel")
     return save_figure(fig, path, rect=(0, 0.06, 1, 1))

@@ -1,4 +1,5 @@
 """Every standard view of one sleep recording into a folder: PNGs plus a table of per-layer statistics."""
+
 from __future__ import annotations
 
 import csv
@@ -15,7 +16,9 @@ def open_recording(path) -> xr.Dataset:
     """A recording Dataset from a netCDF file, with a clear error when it is not one."""
     path = Path(path)
     if not path.is_file():
-        raise BioSleepError(f"recording {path} does not exist; pass a .nc file written from SleepRecording.to_dataset()")
+        raise BioSleepError(
+            f"recording {path} does not exist; pass a .nc file written from SleepRecording.to_dataset()"
+        )
     try:
         dataset = xr.load_dataset(path)
     except (OSError, ValueError) as error:
@@ -31,8 +34,14 @@ def layer_statistics(dataset: xr.Dataset, bin_steps: int = 10) -> list[dict]:
     rows = []
     for layer in [str(name) for name in dataset["layer"].values]:
         rates = spikes.firing_rates(dataset, layer)
-        row = {"layer": layer, "neurons": len(rates), "mean_rate_hz": float(rates.mean()),
-               "silent_fraction": float(np.mean(rates == 0)), "median_isi_cv": np.nan, "mean_count_correlation": np.nan}
+        row = {
+            "layer": layer,
+            "neurons": len(rates),
+            "mean_rate_hz": float(rates.mean()),
+            "silent_fraction": float(np.mean(rates == 0)),
+            "median_isi_cv": np.nan,
+            "mean_count_correlation": np.nan,
+        }
         if spikes.has_trains(dataset):
             _, cvs = spikes.isi_statistics(dataset, layer)
             row["median_isi_cv"] = float(np.median(cvs)) if cvs.size else np.nan
@@ -43,18 +52,26 @@ def layer_statistics(dataset: xr.Dataset, bin_steps: int = 10) -> list[dict]:
     return rows
 
 
-def analyse_recording(dataset: xr.Dataset, out_dir, *, weights_data: xr.Dataset | None = None, image_shape=None,
-                      bin_steps: int = 10) -> list[Path]:
+def analyse_recording(
+    dataset: xr.Dataset, out_dir, *, weights_data: xr.Dataset | None = None, image_shape=None, bin_steps: int = 10
+) -> list[Path]:
     """Write every view that the recording supports into ``out_dir``; returns the files written."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = [spike_plots.plot_population_rate(dataset, out / "population_rate.png"),
-               spike_plots.plot_rate_distribution(dataset, out / "rate_distribution.png")]
+    written = [
+        spike_plots.plot_population_rate(dataset, out / "population_rate.png"),
+        spike_plots.plot_rate_distribution(dataset, out / "rate_distribution.png"),
+    ]
     if spikes.has_trains(dataset):
-        written += [spike_plots.plot_raster(dataset, out / "raster.png"), spike_plots.plot_isi(dataset, out / "isi.png")]
+        written += [
+            spike_plots.plot_raster(dataset, out / "raster.png"),
+            spike_plots.plot_isi(dataset, out / "isi.png"),
+        ]
         for layer in [str(name) for name in dataset["layer"].values]:
             if np.sum(spikes.firing_rates(dataset, layer) > 0) >= 2:
-                written.append(spike_plots.plot_count_correlation(dataset, out / f"correlation_{layer}.png", layer, bin_steps))
+                written.append(
+                    spike_plots.plot_count_correlation(dataset, out / f"correlation_{layer}.png", layer, bin_steps)
+                )
     if "potential" in dataset:
         written.append(spike_plots.plot_potentials(dataset, out / "potentials.png"))
     rows = layer_statistics(dataset, bin_steps)

@@ -9,6 +9,7 @@
 - Figures 6-7 (Patches, one weight layer): weights by pixel role and the
   ON/OFF weight spread.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -19,8 +20,12 @@ import torch
 import xarray as xr
 
 from bio_sleep.analysis.patches_weights import plot_patches_weights, plot_weight_spread, weight_spread
-from bio_sleep.analysis.representations import (correlation_differences, digit_specific_activations,
-                                                plot_correlation_differences, plot_digit_specific)
+from bio_sleep.analysis.representations import (
+    correlation_differences,
+    digit_specific_activations,
+    plot_correlation_differences,
+    plot_digit_specific,
+)
 from bio_sleep.analysis.spiking_responses import digit_specific_spike_rates
 from bio_sleep.errors import BioSleepError
 
@@ -44,8 +49,10 @@ def load_run(folder, overrides: dict | None = None):
             model.load_state_dict(torch.load(folder / file, map_location="cpu", weights_only=True))
         except (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError) as error:
             detail = (str(error).splitlines() or [type(error).__name__])[0]
-            raise BioSleepError(f"{folder / file} does not load into the network of {folder / 'config.toml'}: "
-                                f"{detail}; rerun `bio-sleep run` to write it again") from None
+            raise BioSleepError(
+                f"{folder / file} does not load into the network of {folder / 'config.toml'}: "
+                f"{detail}; rerun `bio-sleep run` to write it again"
+            ) from None
         models[name] = model.eval()
     return config, load_dataset(config.data), models
 
@@ -56,14 +63,32 @@ def spiking_networks(config, data, models: dict):
     from bio_sleep.models.fc import weight_layers
 
     sleep = config.sleep
-    before = to_spiking_network(models["control"], data.x_train[:sleep.normalisation_samples], sleep.thresholds,
-                                sleep.alpha_scale, sleep.normalisation)
-    after = before.with_weights(tuple(layer.weight.detach().double().numpy() for layer in weight_layers(models["sleep"])))
+    before = to_spiking_network(
+        models["control"],
+        data.x_train[: sleep.normalisation_samples],
+        sleep.thresholds,
+        sleep.alpha_scale,
+        sleep.normalisation,
+    )
+    after = before.with_weights(
+        tuple(layer.weight.detach().double().numpy() for layer in weight_layers(models["sleep"]))
+    )
     return before, after
 
 
-def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3, blur_sigma: float = 1.0,
-                top_k: int = 100, spiking_samples: int = 500, steps_per_image: int = 10, log=print) -> list[Path]:
+def analyse_run(
+    config,
+    data,
+    models: dict,
+    out,
+    *,
+    noise_variance: float = 0.3,
+    blur_sigma: float = 1.0,
+    top_k: int = 100,
+    spiking_samples: int = 500,
+    steps_per_image: int = 10,
+    log=print,
+) -> list[Path]:
     """Write the analyses into ``out`` (netCDF, CSV, PNG); return the written paths. ``log`` gets notes
     such as a spiking layer that stayed silent (its normalised counts are then all 0)."""
     from bio_sleep.evaluation import distort
@@ -73,16 +98,22 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
     out.mkdir(parents=True, exist_ok=True)
     written = []
     n_hidden = len(config.model.widths) - 2
-    inputs = {"clean": data.x_test,
-              "noisy": distort(data.x_test, "gaussian_noise", noise_variance, seed=config.seed, image_shape=data.image_shape)}
+    inputs = {
+        "clean": data.x_test,
+        "noisy": distort(data.x_test, "gaussian_noise", noise_variance, seed=config.seed, image_shape=data.image_shape),
+    }
     if data.image_shape is not None:
-        inputs["blurred"] = distort(data.x_test, "gaussian_blur", blur_sigma, seed=config.seed, image_shape=data.image_shape)
+        inputs["blurred"] = distort(
+            data.x_test, "gaussian_blur", blur_sigma, seed=config.seed, image_shape=data.image_shape
+        )
     correlations = correlation_differences(models, "control", inputs, data.y_test, data.n_classes)
     correlations.attrs.update(noise_variance=noise_variance, blur_sigma=blur_sigma)
     correlations.to_netcdf(out / "class_correlations.nc")
     written.append(out / "class_correlations.nc")
-    written += [plot_correlation_differences(correlations, condition, out / f"correlation_difference_{condition}.png")
-                for condition in inputs]
+    written += [
+        plot_correlation_differences(correlations, condition, out / f"correlation_difference_{condition}.png")
+        for condition in inputs
+    ]
 
     if n_hidden:
         sleep = config.sleep
@@ -92,19 +123,40 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
         ann, snn = [], []
         for layer in range(1, n_hidden + 1):
             k = min(top_k, config.model.widths[layer])
-            ann.append(digit_specific_activations(models["control"], models["sleep"], data.x_test, data.y_test,
-                                                  data.n_classes, layer=layer, top_k=k))
-            snn.append(digit_specific_spike_rates(before, after, dynamics_from(sleep), x_spiking, y_spiking,
-                                                  data.n_classes, layer=layer, top_k=k,
-                                                  steps_per_image=steps_per_image, scale=scale, seed=config.seed))
+            ann.append(
+                digit_specific_activations(
+                    models["control"], models["sleep"], data.x_test, data.y_test, data.n_classes, layer=layer, top_k=k
+                )
+            )
+            snn.append(
+                digit_specific_spike_rates(
+                    before,
+                    after,
+                    dynamics_from(sleep),
+                    x_spiking,
+                    y_spiking,
+                    data.n_classes,
+                    layer=layer,
+                    top_k=k,
+                    steps_per_image=steps_per_image,
+                    scale=scale,
+                    seed=config.seed,
+                )
+            )
             if not snn[-1].values.any():
-                log(f"note: hidden layer {layer} of the spiking network did not spike in {steps_per_image} steps per "
+                log(
+                    f"note: hidden layer {layer} of the spiking network did not spike in {steps_per_image} steps per "
                     f"image; its thresholds ({sleep.thresholds}) are too high for these inputs, so the spike counts "
-                    "say nothing (try more --steps-per-image, or lower sleep thresholds)")
+                    "say nothing (try more --steps-per-image, or lower sleep thresholds)"
+                )
             written.append(plot_digit_specific(ann[-1], out / f"digit_specific_activations_layer{layer}.png"))
             written.append(plot_digit_specific(snn[-1], out / f"digit_specific_spikes_layer{layer}.png"))
-        table = xr.Dataset({"normalised_activation": xr.concat(ann, dim="layer"),
-                            "normalised_spike_count": xr.concat(snn, dim="layer")})
+        table = xr.Dataset(
+            {
+                "normalised_activation": xr.concat(ann, dim="layer"),
+                "normalised_spike_count": xr.concat(snn, dim="layer"),
+            }
+        )
         table = table.assign_coords(layer=np.arange(1, n_hidden + 1))
         table.attrs.update(top_k=top_k, spiking_samples=len(x_spiking), steps_per_image=steps_per_image)
         table.to_netcdf(out / "digit_specific.nc")
@@ -117,6 +169,9 @@ def analyse_run(config, data, models: dict, out, *, noise_variance: float = 0.3,
         prototypes = patch_images(0)
         spread = weight_spread(models, prototypes)
         spread.to_dataframe().to_csv(out / "weight_spread.csv")
-        written += [plot_patches_weights(models, prototypes, out / "patches_weights.png"),
-                    plot_weight_spread(spread, out / "weight_spread.png"), out / "weight_spread.csv"]
+        written += [
+            plot_patches_weights(models, prototypes, out / "patches_weights.png"),
+            plot_weight_spread(spread, out / "weight_spread.png"),
+            out / "weight_spread.csv",
+        ]
     return written

@@ -1,4 +1,5 @@
 """Standard views of a sleep recording, each written to a PNG."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,8 +51,12 @@ def plot_raster(dataset: xr.Dataset, path, layers=None, max_neurons: int = 200) 
         shown = neurons < max_neurons
         ax.scatter(steps[shown] * dt, neurons[shown], s=6, marker="|", color="black", linewidths=0.6)
         which = f"neurons 0-{min(size, max_neurons) - 1} of {size}"
-        ax.set(ylabel="neuron index", title=f"{layer}: {which}, {len(steps)} spikes", xlim=(0, dataset.sizes["step"] * dt),
-               ylim=(-0.5, min(size, max_neurons) - 0.5))
+        ax.set(
+            ylabel="neuron index",
+            title=f"{layer}: {which}, {len(steps)} spikes",
+            xlim=(0, dataset.sizes["step"] * dt),
+            ylim=(-0.5, min(size, max_neurons) - 0.5),
+        )
     axes[-1].set_xlabel("time (s)")
     fig.supxlabel(_silent_note(dataset, layers), fontsize=8)
     return _save(plt, fig, path)
@@ -77,7 +82,9 @@ def plot_rate_distribution(dataset: xr.Dataset, path, layers=None) -> Path:
     for layer, ax in zip(layers, axes):
         rates = spikes.firing_rates(dataset, layer)
         ax.hist(rates, bins=40, color="tab:green")
-        ax.set(ylabel="neurons", title=f"{layer}: {np.mean(rates == 0):.0%} of neurons silent, mean {rates.mean():.2f} Hz")
+        ax.set(
+            ylabel="neurons", title=f"{layer}: {np.mean(rates == 0):.0%} of neurons silent, mean {rates.mean():.2f} Hz"
+        )
     axes[-1].set_xlabel("firing rate over the whole sleep (Hz)")
     return _save(plt, fig, path)
 
@@ -95,7 +102,10 @@ def plot_isi(dataset: xr.Dataset, path, layers=None) -> Path:
         isi_ax.set(ylabel=f"{layer}\nintervals", xlabel="ISI (ms)")
         if cvs.size:
             cv_ax.hist(cvs, bins=30, color="tab:orange")
-        cv_ax.set(xlabel="CV of ISI", title=f"median CV {np.median(cvs):.2f}" if cvs.size else "fewer than 3 spikes per neuron")
+        cv_ax.set(
+            xlabel="CV of ISI",
+            title=f"median CV {np.median(cvs):.2f}" if cvs.size else "fewer than 3 spikes per neuron",
+        )
     return _save(plt, fig, path)
 
 

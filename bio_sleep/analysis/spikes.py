@@ -4,6 +4,7 @@ A recording Dataset (``SleepRecording.to_dataset()``) holds every spike as a
 (spike_step, spike_unit) pair; here a layer's spikes become ``neo.SpikeTrain``
 objects so that Elephant's ISI, CV and correlation estimators apply unchanged.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,10 @@ def has_trains(dataset: xr.Dataset) -> bool:
 
 def require_trains(dataset: xr.Dataset, view: str) -> None:
     if not has_trains(dataset):
-        raise BioSleepError(f"{view} needs the individual spikes, but this recording holds only counts: "
-                            "rerun sleep with sleep.record_spike_trains = true")
+        raise BioSleepError(
+            f"{view} needs the individual spikes, but this recording holds only counts: "
+            "rerun sleep with sleep.record_spike_trains = true"
+        )
 
 
 def layer_spikes(dataset: xr.Dataset, layer: str) -> tuple[np.ndarray, np.ndarray, int]:
@@ -57,8 +60,17 @@ def spike_trains(dataset: xr.Dataset, layer: str, neurons=None) -> list:
     order = np.argsort(neuron_ids, kind="stable")
     steps, neuron_ids = steps[order], neuron_ids[order]
     bounds = np.searchsorted(neuron_ids, [np.arange(size), np.arange(size) + 1])
-    return [neo.SpikeTrain(np.sort(steps[bounds[0][n]:bounds[1][n]]) * dt_ms, t_stop=t_stop, units=pq.ms,
-                           name=f"{layer}[{n}]", layer=layer, neuron=int(n)) for n in neurons]
+    return [
+        neo.SpikeTrain(
+            np.sort(steps[bounds[0][n] : bounds[1][n]]) * dt_ms,
+            t_stop=t_stop,
+            units=pq.ms,
+            name=f"{layer}[{n}]",
+            layer=layer,
+            neuron=int(n),
+        )
+        for n in neurons
+    ]
 
 
 def firing_rates(dataset: xr.Dataset, layer: str) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Weights before and after sleep: as a Dataset, and how sleep changed them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,13 +24,23 @@ def weights_dataset(before, after) -> xr.Dataset:
     """``weight_before_<k>`` and ``weight_after_<k>`` (dims post_<k>, pre_<k>) for each weight layer k (1-based)."""
     before, after = _as_arrays(before), _as_arrays(after)
     if [w.shape for w in before] != [w.shape for w in after]:
-        raise BioSleepError(f"before and after weights differ in shape: {[w.shape for w in before]} vs "
-                            f"{[w.shape for w in after]}; compare two versions of the same network")
+        raise BioSleepError(
+            f"before and after weights differ in shape: {[w.shape for w in before]} vs "
+            f"{[w.shape for w in after]}; compare two versions of the same network"
+        )
     data = {}
     for k, (b, a) in enumerate(zip(before, after), start=1):
         dims = (f"post_{k}", f"pre_{k}")
-        data[f"weight_before_{k}"] = (dims, b, {"long_name": f"weight layer {k} before sleep (torch units)", "units": "1"})
-        data[f"weight_after_{k}"] = (dims, a, {"long_name": f"weight layer {k} after sleep (torch units)", "units": "1"})
+        data[f"weight_before_{k}"] = (
+            dims,
+            b,
+            {"long_name": f"weight layer {k} before sleep (torch units)", "units": "1"},
+        )
+        data[f"weight_after_{k}"] = (
+            dims,
+            a,
+            {"long_name": f"weight layer {k} after sleep (torch units)", "units": "1"},
+        )
     return xr.Dataset(data, attrs={"weight_layers": len(before)})
 
 
@@ -40,8 +51,10 @@ def weight_pairs(dataset: xr.Dataset) -> list[tuple[np.ndarray, np.ndarray]]:
         pairs.append((dataset[f"weight_before_{k}"].values, dataset[f"weight_after_{k}"].values))
         k += 1
     if not pairs:
-        raise BioSleepError("no weight_before_1 / weight_after_1 variables found: write them with "
-                            "bio_sleep.analysis.weights_dataset(result.before, result.after)")
+        raise BioSleepError(
+            "no weight_before_1 / weight_after_1 variables found: write them with "
+            "bio_sleep.analysis.weights_dataset(result.before, result.after)"
+        )
     return pairs
 
 
@@ -53,8 +66,11 @@ def plot_weight_change_histograms(pairs, path) -> None:
     for k, ((before, after), ax) in enumerate(zip(pairs, axes[0]), start=1):
         change = (after - before).ravel()
         ax.hist(change, bins=60, color="tab:blue")
-        ax.set(title=f"weight layer {k}: mean change {change.mean():+.3g}", xlabel="weight after - before sleep",
-               ylabel="synapses (log scale)")
+        ax.set(
+            title=f"weight layer {k}: mean change {change.mean():+.3g}",
+            xlabel="weight after - before sleep",
+            ylabel="synapses (log scale)",
+        )
         ax.set_yscale("log")
     save_figure(fig, path)
 

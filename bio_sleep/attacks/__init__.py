@@ -5,13 +5,19 @@ samples the model classifies correctly, and returns a per-sample
 ``xarray.Dataset`` whose attributes hold the paper's summary (score, success
 rate); ``params`` holds each attack's settings.
 """
+
 from importlib import import_module
 
 # Each name is imported from its module on first use: reading a config needs ``params`` only, and ART with
 # its dependencies takes seconds to import.
 _MODULES = {
-    "ATTACKS": "run", "adversarial_examples": "run", "check_attack_inputs": "run", "fgsm_curve": "run",
-    "run_attack": "run", "data_range": "classifier", "attack_params": "params",
+    "ATTACKS": "run",
+    "adversarial_examples": "run",
+    "check_attack_inputs": "run",
+    "fgsm_curve": "run",
+    "run_attack": "run",
+    "data_range": "classifier",
+    "attack_params": "params",
 }
 __all__ = list(_MODULES)
 

@@ -11,6 +11,7 @@ with the same results as in one. ART attacks one image at a time with up to
 ``num_trial`` trials of ``sample_size`` candidates per iteration, so it is
 slow: ``max_iter`` is configurable (paper: 1000).
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
@@ -32,24 +33,41 @@ def random_start(classifier, x: np.ndarray, params: BoundaryParams, rng: np.rand
     return draws[found[0]] if len(found) else None
 
 
-def _attack_images(classifier, x: np.ndarray, indices: np.ndarray, params: BoundaryParams, seed: int,
-                   progress: bool = False) -> np.ndarray:
+def _attack_images(
+    classifier, x: np.ndarray, indices: np.ndarray, params: BoundaryParams, seed: int, progress: bool = False
+) -> np.ndarray:
     from art.attacks.evasion import BoundaryAttack
 
-    attack = BoundaryAttack(classifier, targeted=False, max_iter=params.max_iter, num_trial=params.num_trial,
-                            sample_size=params.sample_size, init_size=params.init_size, batch_size=64, verbose=False)
+    attack = BoundaryAttack(
+        classifier,
+        targeted=False,
+        max_iter=params.max_iter,
+        num_trial=params.num_trial,
+        sample_size=params.sample_size,
+        init_size=params.init_size,
+        batch_size=64,
+        verbose=False,
+    )
     adversarial = x[indices].copy()
     for row, index in enumerate(tqdm(indices, desc="boundary attack", disable=not progress, leave=False)):
         start = random_start(classifier, x[index], params, np.random.default_rng([seed, int(index)]))
         if start is None:  # no adversarial start: ART would return the image unchanged
             continue
         np.random.seed([seed, int(index)])  # ART's orthogonal steps draw from numpy's global generator
-        adversarial[row] = attack.generate(x[index:index + 1], x_adv_init=start[None])[0]
+        adversarial[row] = attack.generate(x[index : index + 1], x_adv_init=start[None])[0]
     return adversarial
 
 
-def boundary(classifier, x: np.ndarray, labels: np.ndarray, params: BoundaryParams, *, seed: int = 0,
-             progress: bool = True, workers: int = 1) -> np.ndarray:
+def boundary(
+    classifier,
+    x: np.ndarray,
+    labels: np.ndarray,
+    params: BoundaryParams,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    workers: int = 1,
+) -> np.ndarray:
     """Adversarial images (the original image where no adversarial start was found).
 
     ``workers`` > 1 splits the images over that many spawned processes of one torch thread each (same
@@ -60,10 +78,12 @@ def boundary(classifier, x: np.ndarray, labels: np.ndarray, params: BoundaryPara
     if workers == 1:
         return _attack_images(classifier, x, indices, params, seed, progress)
     chunks = [indices[worker::workers] for worker in range(workers)]  # interleaved: image costs vary
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=torch.set_num_threads,
-                             initargs=(1,)) as pool:
-        parts = pool.map(_attack_images, [classifier] * workers, [x] * workers, chunks, [params] * workers,
-                         [seed] * workers)
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("spawn"), initializer=torch.set_num_threads, initargs=(1,)
+    ) as pool:
+        parts = pool.map(
+            _attack_images, [classifier] * workers, [x] * workers, chunks, [params] * workers, [seed] * workers
+        )
         adversarial = np.empty_like(x)
         for chunk, part in zip(chunks, parts):
             adversarial[chunk] = part

@@ -1,4 +1,5 @@
 """The bridge from a torch model to ART, and the checks made before any attack runs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,8 @@ def check_inputs(x: torch.Tensor, clip: tuple[float, float]) -> None:
     if not np.isfinite([low, high]).all() or low < clip[0] or high > clip[1]:
         raise BioSleepError(
             f"inputs span [{low:.4g}, {high:.4g}], outside the clip range [{clip[0]}, {clip[1]}]; "
-            f"rescale the inputs or set attacks.clip to cover them")
+            f"rescale the inputs or set attacks.clip to cover them"
+        )
 
 
 @torch.no_grad()
@@ -51,14 +53,16 @@ def check_scores(model: nn.Module, x: torch.Tensor, n_classes: int) -> None:
         raise BioSleepError(f"the model cannot take inputs of {x.shape[1]} features: {error}") from None
     if outputs.ndim != 2 or outputs.shape[1] != n_classes:
         raise BioSleepError(
-            f"the model outputs shape {tuple(outputs.shape)} but the attacks need (samples, {n_classes}) class scores")
+            f"the model outputs shape {tuple(outputs.shape)} but the attacks need (samples, {n_classes}) class scores"
+        )
     if not torch.isfinite(outputs).all():
         raise BioSleepError("the model outputs NaN or infinite scores; check its weights")
     rows_sum_to_one = torch.allclose(outputs.sum(dim=1), torch.ones(len(outputs)), atol=1e-4)
     if rows_sum_to_one and bool((outputs >= 0).all()) and n_classes > 1:
         raise BioSleepError(
             "the model outputs probabilities (rows are non-negative and sum to 1); the attacks need logits or "
-            "scores: remove the final softmax")
+            "scores: remove the final softmax"
+        )
 
 
 def art_classifier(model: nn.Module, n_features: int, n_classes: int, clip: tuple[float, float]):
@@ -66,6 +70,12 @@ def art_classifier(model: nn.Module, n_features: int, n_classes: int, clip: tupl
     ``predict`` and ``class_gradient`` computed faster (``bio_sleep/attacks/fast_classifier.py``)."""
     from bio_sleep.attacks.fast_classifier import FastPyTorchClassifier
 
-    return FastPyTorchClassifier(Float32Input(model).eval(), loss=nn.CrossEntropyLoss(), input_shape=(n_features,),
-                                 nb_classes=n_classes, clip_values=(float(clip[0]), float(clip[1])),
-                                 preprocessing=None, device_type="cpu")
+    return FastPyTorchClassifier(
+        Float32Input(model).eval(),
+        loss=nn.CrossEntropyLoss(),
+        input_shape=(n_features,),
+        nb_classes=n_classes,
+        clip_values=(float(clip[0]), float(clip[1])),
+        preprocessing=None,
+        device_type="cpu",
+    )

@@ -1,4 +1,5 @@
 """DeepFool (Moosavi-Dezfooli et al. 2016) through ART, untargeted, at most ``max_iter`` iterations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,12 @@ def deepfool(classifier, x: np.ndarray, labels: np.ndarray, params: DeepFoolPara
     """Adversarial images; ART's ``epsilon`` is the overshoot (x' = x + (1 + epsilon) r)."""
     from art.attacks.evasion import DeepFool
 
-    attack = DeepFool(classifier, max_iter=params.max_iter, epsilon=params.overshoot,
-                      nb_grads=classifier.nb_classes, batch_size=batch_size, verbose=False)
+    attack = DeepFool(
+        classifier,
+        max_iter=params.max_iter,
+        epsilon=params.overshoot,
+        nb_grads=classifier.nb_classes,
+        batch_size=batch_size,
+        verbose=False,
+    )
     return attack.generate(x)

@@ -8,6 +8,7 @@ one pass with each sample's own label as the seed. Samples do not interact (eval
 gradient is the one ART computes (``tests/test_attacks_classifier.py``). Models with ART preprocessing,
 RNNs or layer-wise gradients fall back to ART's own code.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,24 +21,33 @@ class FastPyTorchClassifier(PyTorchClassifier):
     """``PyTorchClassifier`` whose ``predict`` and ``class_gradient`` return what ART's do, faster (see above)."""
 
     def _plain(self) -> bool:
-        return not self.preprocessing_operations and not self.postprocessing_defences and not self.is_rnn \
+        return (
+            not self.preprocessing_operations
+            and not self.postprocessing_defences
+            and not self.is_rnn
             and self._layer_idx_gradients < 0
+        )
 
     def predict(self, x: np.ndarray, batch_size: int = 128, training_mode: bool = False, **kwargs) -> np.ndarray:
         if not self._plain():
             return super().predict(x, batch_size=batch_size, training_mode=training_mode, **kwargs)
         self._model.train(mode=training_mode)
         with torch.no_grad():
-            scores = [self._model(torch.from_numpy(np.ascontiguousarray(x[start:start + batch_size])))[-1]
-                      for start in range(0, len(x), batch_size)]
+            scores = [
+                self._model(torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])))[-1]
+                for start in range(0, len(x), batch_size)
+            ]
         return torch.cat(scores).numpy().astype(np.float32)
 
     def class_gradient(self, x: np.ndarray, label=None, training_mode: bool = False, **kwargs) -> np.ndarray:
         if not self._plain() or self.nb_classes < 2:
             return super().class_gradient(x, label=label, training_mode=training_mode, **kwargs)
         label = np.asarray(label) if isinstance(label, list) else label
-        known = label is None or (np.ndim(label) == 0 and 0 <= int(label) < self.nb_classes) or (
-            isinstance(label, np.ndarray) and label.shape == (len(x),) and (label < self.nb_classes).all())
+        known = (
+            label is None
+            or (np.ndim(label) == 0 and 0 <= int(label) < self.nb_classes)
+            or (isinstance(label, np.ndarray) and label.shape == (len(x),) and (label < self.nb_classes).all())
+        )
         if not known:
             raise ValueError(f"Label {label} is out of range.")
         self._model.train(mode=training_mode)

@@ -6,6 +6,7 @@ eta is read back as max|x' - x| snapped to the grid, and only where the
 prediction really changed; samples that never flip get eta = inf (so the
 median stays honest: they need more than eta_max).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,13 @@ def fgsm_minimal(classifier, x: np.ndarray, labels: np.ndarray, params: FGSMPara
     """(adversarial images, eta per sample) for samples classified as ``labels``."""
     from art.attacks.evasion import FastGradientMethod
 
-    attack = FastGradientMethod(classifier, eps=params.eta_max + params.eta_step / 2, eps_step=params.eta_step,
-                                minimal=True, batch_size=batch_size)
+    attack = FastGradientMethod(
+        classifier,
+        eps=params.eta_max + params.eta_step / 2,
+        eps_step=params.eta_step,
+        minimal=True,
+        batch_size=batch_size,
+    )
     adversarial = attack.generate(x, y=np.eye(classifier.nb_classes, dtype=np.float32)[labels])
     flipped = classifier.predict(adversarial).argmax(axis=1) != labels
     eta = np.round(np.abs(adversarial - x).max(axis=1) / params.eta_step) * params.eta_step
@@ -33,6 +39,10 @@ def fgsm_accuracy_curve(classifier, x: np.ndarray, y: np.ndarray, params: FGSMPa
     targets = np.eye(classifier.nb_classes, dtype=np.float32)[y]
     accuracy = []
     for eta in etas:
-        images = x if eta == 0 else FastGradientMethod(classifier, eps=float(eta), batch_size=batch_size).generate(x, y=targets)
+        images = (
+            x
+            if eta == 0
+            else FastGradientMethod(classifier, eps=float(eta), batch_size=batch_size).generate(x, y=targets)
+        )
         accuracy.append(float((classifier.predict(images).argmax(axis=1) == y).mean()))
     return etas, np.array(accuracy)

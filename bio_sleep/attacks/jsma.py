@@ -27,6 +27,7 @@ caps added:
 With the caps lifted, ``CappedSaliencyMapMethod`` returns exactly ART's
 images (``tests/test_attacks_classifier.py`` checks it).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,7 @@ class CappedSaliencyMapMethod(SaliencyMapMethod):
         self._nb_features = x.shape[1]
         x_adv = x.astype(np.float32, copy=True)
         for start in range(0, len(x_adv), self.batch_size):
-            batch, target = x_adv[start:start + self.batch_size], y[start:start + self.batch_size]
+            batch, target = x_adv[start : start + self.batch_size], y[start : start + self.batch_size]
             changes = np.zeros(batch.shape, dtype=np.int64)
             search_space = (batch < clip_max).astype(np.float64)
             active = np.flatnonzero(self.estimator.predict(batch).argmax(axis=1) != target)
@@ -76,11 +77,16 @@ def jsma_targets(scores: np.ndarray, mode: str, seed: int = 0) -> np.ndarray:
     return (predicted + shift) % scores.shape[1]
 
 
-def jsma(classifier, x: np.ndarray, labels: np.ndarray, params: JSMAParams, *, seed: int = 0,
-         batch_size: int = 64) -> np.ndarray:
+def jsma(
+    classifier, x: np.ndarray, labels: np.ndarray, params: JSMAParams, *, seed: int = 0, batch_size: int = 64
+) -> np.ndarray:
     """Adversarial images from ART's saliency map with the paper's caps (see the module docstring)."""
     clip_min, clip_max = classifier.clip_values
-    attack = CappedSaliencyMapMethod(classifier, theta=params.theta * float(clip_max - clip_min),
-                                     max_changes=params.max_iter,
-                                     max_changes_per_feature=params.max_changes_per_feature, batch_size=batch_size)
+    attack = CappedSaliencyMapMethod(
+        classifier,
+        theta=params.theta * float(clip_max - clip_min),
+        max_changes=params.max_iter,
+        max_changes_per_feature=params.max_changes_per_feature,
+        batch_size=batch_size,
+    )
     return attack.generate(x, jsma_targets(classifier.predict(x), params.target, seed))

@@ -2,6 +2,7 @@
 model classifies correctly, and returns a per-sample ``xarray.Dataset`` whose
 attributes hold the paper's summary (score, success rate).
 """
+
 from __future__ import annotations
 
 import time
@@ -26,7 +27,6 @@ from bio_sleep.errors import BioSleepError
 ATTACKS = tuple(PARAMS)
 
 
-
 def check_attack_inputs(model, x: torch.Tensor, y: torch.Tensor, n_classes: int, clip: tuple[float, float]) -> None:
     """Every check made before an attack starts (shapes, clip range, scores not probabilities)."""
     if len(x) != len(y):
@@ -39,8 +39,17 @@ def check_attack_inputs(model, x: torch.Tensor, y: torch.Tensor, n_classes: int,
     check_scores(model, x, n_classes)
 
 
-def adversarial_examples(name: str, classifier, x: np.ndarray, labels: np.ndarray, params, *, seed: int = 0,
-                         progress: bool = True, workers: int = 1):
+def adversarial_examples(
+    name: str,
+    classifier,
+    x: np.ndarray,
+    labels: np.ndarray,
+    params,
+    *,
+    seed: int = 0,
+    progress: bool = True,
+    workers: int = 1,
+):
     """Adversarial images (and, for FGSM, each sample's eta) for samples the classifier labels ``labels``.
 
     ``workers``: processes for Boundary (the others run in this process).
@@ -54,9 +63,20 @@ def adversarial_examples(name: str, classifier, x: np.ndarray, labels: np.ndarra
     return boundary(classifier, x, labels, params, seed=seed, progress=progress, workers=workers), None
 
 
-def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes: int, params=None,
-               clip: tuple[float, float] = (0.0, 1.0), seed: int = 0, progress: bool = True,
-               keep_adversarial: bool = False, workers: int = 1) -> xr.Dataset:
+def run_attack(
+    name: str,
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    n_classes: int,
+    params=None,
+    clip: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+    progress: bool = True,
+    keep_adversarial: bool = False,
+    workers: int = 1,
+) -> xr.Dataset:
     """Attack ``model`` on (x, y) with attack ``name``; per-sample results, summary in ``attrs``.
 
     ``keep_adversarial`` adds the images themselves as ``adversarial(sample, feature)``; ``workers``
@@ -71,8 +91,9 @@ def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes:
     adversarial, eta = inputs.copy(), np.full(len(x), np.nan)
     start = time.perf_counter()
     if len(correct):
-        found, found_eta = adversarial_examples(name, classifier, inputs[correct], labels[correct], params,
-                                                seed=seed, progress=progress, workers=workers)
+        found, found_eta = adversarial_examples(
+            name, classifier, inputs[correct], labels[correct], params, seed=seed, progress=progress, workers=workers
+        )
         adversarial[correct] = found
         if found_eta is not None:
             eta[correct] = found_eta
@@ -80,17 +101,21 @@ def run_attack(name: str, model, x: torch.Tensor, y: torch.Tensor, *, n_classes:
     samples = per_sample(inputs, adversarial, labels, clean_pred, classifier.predict(adversarial).argmax(axis=1))
     if name == "fgsm":
         samples["eta"] = ("sample", eta)
-        samples["eta"].attrs["meaning"] = f"smallest flipping eta on a grid of step {params.eta_step}; inf: none up to {params.eta_max}"
+        samples["eta"].attrs["long_name"] = (
+            f"smallest flipping eta on a grid of step {params.eta_step}; inf: none up to {params.eta_max}"
+        )
     if keep_adversarial:
         samples["adversarial"] = (("sample", "feature"), adversarial)
     success_l2 = params.success_l2 if name == "boundary" else None
-    samples.attrs.update(summarise(samples, name, success_l2), attack=name, seconds=seconds,
-                         params=str(params.model_dump()))
+    samples.attrs.update(
+        summarise(samples, name, success_l2), attack=name, seconds=seconds, params=str(params.model_dump())
+    )
     return samples
 
 
-def fgsm_curve(model, x: torch.Tensor, y: torch.Tensor, *, n_classes: int, params=None,
-               clip: tuple[float, float] = (0.0, 1.0)) -> xr.DataArray:
+def fgsm_curve(
+    model, x: torch.Tensor, y: torch.Tensor, *, n_classes: int, params=None, clip: tuple[float, float] = (0.0, 1.0)
+) -> xr.DataArray:
     """Accuracy against FGSM eta on all of (x, y) (Figure 1)."""
     params = attack_params("fgsm", params)
     check_attack_inputs(model, x, y, n_classes, clip)

@@ -1,4 +1,5 @@
 """User arrays from a .npz file, e.g. CUB-200 ResNet-50 embeddings."""
+
 from __future__ import annotations
 
 import zipfile
@@ -27,16 +28,22 @@ def load_npz(path: str | Path) -> ArrayDataset:
     values, image_shape = _read_arrays(path)
     for key in ("x_train", "x_test"):
         if values[key].dtype.kind not in "biuf" or values[key].ndim < 2 or len(values[key]) == 0:
-            raise BioSleepError(f"{path}: {key} has dtype {values[key].dtype} and shape {values[key].shape}; it "
-                                "must be a non-empty numeric array with one row per sample")
+            raise BioSleepError(
+                f"{path}: {key} has dtype {values[key].dtype} and shape {values[key].shape}; it "
+                "must be a non-empty numeric array with one row per sample"
+            )
     x_train, x_test = (values[k].reshape(len(values[k]), -1).astype(np.float32) for k in ("x_train", "x_test"))
     y_train, y_test = (values[k].reshape(-1) for k in ("y_train", "y_test"))
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise BioSleepError(
             f"{path}: {len(x_train)} training inputs but {len(y_train)} labels, {len(x_test)} test inputs but "
-            f"{len(y_test)} labels; inputs and labels must have one row per sample")
+            f"{len(y_test)} labels; inputs and labels must have one row per sample"
+        )
     if x_train.shape[1] != x_test.shape[1]:
-        raise BioSleepError(f"{path}: training inputs have {x_train.shape[1]} values each, test inputs {x_test.shape[1]}; they must agree")
+        raise BioSleepError(
+            f"{path}: training inputs have {x_train.shape[1]} values each, test inputs {x_test.shape[1]}; "
+            "they must agree"
+        )
     if image_shape is not None and (len(image_shape) not in (2, 3) or min(image_shape) < 1):
         raise BioSleepError(f"{path}: image_shape {image_shape} must be (height, width) or (channels, height, width)")
     if image_shape is not None and int(np.prod(image_shape)) != x_train.shape[1]:
@@ -47,8 +54,15 @@ def load_npz(path: str | Path) -> ArrayDataset:
     if not (np.isfinite(x_train).all() and np.isfinite(x_test).all()):
         raise BioSleepError(f"{path}: inputs contain NaN or infinite values; clean them before use")
     n_classes = int(max(y_train.max(), y_test.max())) + 1
-    return ArrayDataset(path.stem, torch.from_numpy(x_train), torch.from_numpy(y_train).long(),
-                        torch.from_numpy(x_test), torch.from_numpy(y_test).long(), image_shape, n_classes)
+    return ArrayDataset(
+        path.stem,
+        torch.from_numpy(x_train),
+        torch.from_numpy(y_train).long(),
+        torch.from_numpy(x_test),
+        torch.from_numpy(y_test).long(),
+        image_shape,
+        n_classes,
+    )
 
 
 def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], tuple[int, ...] | None]:
@@ -69,11 +83,13 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], tuple[int, ...] | N
             values = {key: arrays[key] for key in REQUIRED_KEYS}
             shape = arrays["image_shape"] if "image_shape" in arrays else None
         except ValueError:  # object arrays: loading them would unpickle (run) code from the file
-            raise BioSleepError(f"{path} holds object arrays (pickled Python objects), which are not loaded; "
-                                f"store numbers only: {how}") from None
+            raise BioSleepError(
+                f"{path} holds object arrays (pickled Python objects), which are not loaded; store numbers only: {how}"
+            ) from None
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-            raise BioSleepError(f"{path} is damaged or truncated ({type(error).__name__}); write it again: "
-                                f"{how}") from None
+            raise BioSleepError(
+                f"{path} is damaged or truncated ({type(error).__name__}); write it again: {how}"
+            ) from None
     if shape is not None and (shape.dtype.kind not in "iu" or shape.ndim != 1):
         raise BioSleepError(f"{path}: image_shape must be a 1-D integer array such as [28, 28], got {shape!r}")
     return values, None if shape is None else tuple(int(v) for v in shape)

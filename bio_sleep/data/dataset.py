@@ -1,4 +1,5 @@
 """The in-memory dataset every part of the library works on."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,15 +29,26 @@ class ArrayDataset:
     def n_inputs(self) -> int:
         return self.x_train.shape[1]
 
-    def subset(self, train_samples: int | None, test_samples: int | None) -> "ArrayDataset":
+    def subset(self, train_samples: int | None, test_samples: int | None) -> ArrayDataset:
         """The first N training / test samples."""
-        for label, wanted, have in (("train", train_samples, len(self.x_train)), ("test", test_samples, len(self.x_test))):
+        for label, wanted, have in (
+            ("train", train_samples, len(self.x_train)),
+            ("test", test_samples, len(self.x_test)),
+        ):
             if wanted is not None and wanted > have:
                 raise BioSleepError(
-                    f"data.{label}_samples = {wanted} but {self.name} has only {have} {label} samples; lower it or leave it unset")
+                    f"data.{label}_samples = {wanted} but {self.name} has only {have} {label} samples; "
+                    "lower it or leave it unset"
+                )
         return ArrayDataset(
-            self.name, self.x_train[:train_samples], self.y_train[:train_samples],
-            self.x_test[:test_samples], self.y_test[:test_samples], self.image_shape, self.n_classes)
+            self.name,
+            self.x_train[:train_samples],
+            self.y_train[:train_samples],
+            self.x_test[:test_samples],
+            self.y_test[:test_samples],
+            self.image_shape,
+            self.n_classes,
+        )
 
 
 def load_dataset(config) -> ArrayDataset:

@@ -9,6 +9,7 @@ by the folder and every file's name, size and modification time, so that
 later runs skip decoding and a changed folder is decoded again; a cached file
 that does not load is decoded again too.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,9 @@ ARCHIVE = "cifar10-jpeg.tar.gz"
 
 def _classes(split: Path) -> list[str]:
     if not split.is_dir():
-        raise BioSleepError(f"image folder split {split} does not exist; an image folder needs train/<class>/ and test/<class>/")
+        raise BioSleepError(
+            f"image folder split {split} does not exist; an image folder needs train/<class>/ and test/<class>/"
+        )
     classes = sorted(p.name for p in split.iterdir() if p.is_dir())
     if not classes:
         raise BioSleepError(f"{split} holds no class folders; put each class's images in {split}/<class>/")
@@ -52,8 +55,10 @@ def _decode_split(split: Path, classes: list[str]) -> tuple[np.ndarray, np.ndarr
             if shape is None:
                 shape = array.shape
             elif array.shape != shape:
-                raise BioSleepError(f"{path} is {array.shape[1]}x{array.shape[0]} but earlier images are "
-                                    f"{shape[1]}x{shape[0]}; resize all images to one size")
+                raise BioSleepError(
+                    f"{path} is {array.shape[1]}x{array.shape[0]} but earlier images are "
+                    f"{shape[1]}x{shape[0]}; resize all images to one size"
+                )
             images.append(array)
             labels.append(label)
     if not images:
@@ -68,8 +73,9 @@ def _source_key(*paths: Path) -> str:
         digest.update(str(path.resolve()).encode())
         for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
             status = file.stat()
-            digest.update(f"{file.relative_to(path) if path.is_dir() else ''}:{status.st_size}:{status.st_mtime_ns};"
-                          .encode())
+            digest.update(
+                f"{file.relative_to(path) if path.is_dir() else ''}:{status.st_size}:{status.st_mtime_ns};".encode()
+            )
     return digest.hexdigest()[:12]
 
 
@@ -97,16 +103,23 @@ def load_image_folder(folder: str | Path, name: str = "image_folder") -> ArrayDa
     folder = Path(folder)
     train_classes, test_classes = _classes(folder / "train"), _classes(folder / "test")
     if train_classes != test_classes:
-        only_train, only_test = sorted(set(train_classes) - set(test_classes)), sorted(set(test_classes) - set(train_classes))
-        raise BioSleepError(f"{folder}: train and test class folders differ (only in train: {only_train}, only in test: "
-                            f"{only_test}); both splits need the same classes so that labels agree")
+        only_train, only_test = (
+            sorted(set(train_classes) - set(test_classes)),
+            sorted(set(test_classes) - set(train_classes)),
+        )
+        raise BioSleepError(
+            f"{folder}: train and test class folders differ (only in train: {only_train}, only in test: "
+            f"{only_test}); both splits need the same classes so that labels agree"
+        )
     cached = cache_dir() / "decoded" / f"{name}_{_source_key(folder)}.npz"
     values = _load_decoded(cached)
     if values is None:
         x_train, y_train = _decode_split(folder / "train", train_classes)
         x_test, y_test = _decode_split(folder / "test", test_classes)
         if x_train.shape[1:] != x_test.shape[1:]:
-            raise BioSleepError(f"{folder}: train images are {x_train.shape[1:]}, test images {x_test.shape[1:]}; they must agree")
+            raise BioSleepError(
+                f"{folder}: train images are {x_train.shape[1:]}, test images {x_test.shape[1:]}; they must agree"
+            )
         values = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
         cached.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(cached, lambda path: np.savez(path, **values))
@@ -115,8 +128,15 @@ def load_image_folder(folder: str | Path, name: str = "image_folder") -> ArrayDa
         return torch.from_numpy(images.transpose(0, 3, 1, 2).reshape(len(images), -1).astype(np.float32) / 255.0)
 
     height, width, channels = values["x_train"].shape[1:]
-    return ArrayDataset(name, flat(values["x_train"]), torch.from_numpy(values["y_train"]), flat(values["x_test"]),
-                        torch.from_numpy(values["y_test"]), (channels, height, width), len(train_classes))
+    return ArrayDataset(
+        name,
+        flat(values["x_train"]),
+        torch.from_numpy(values["y_train"]),
+        flat(values["x_test"]),
+        torch.from_numpy(values["y_test"]),
+        (channels, height, width),
+        len(train_classes),
+    )
 
 
 def _extracted(archive: Path) -> Path:
@@ -146,13 +166,18 @@ def load_cifar10(root: str = "") -> ArrayDataset:
         except RuntimeError as error:
             raise BioSleepError(f"CIFAR-10 files under {base} are damaged ({error}); re-download them") from None
         arrays = [(np.asarray(s.data), np.asarray(s.targets, dtype=np.int64)) for s in splits]
-        flat = [torch.from_numpy(x.transpose(0, 3, 1, 2).reshape(len(x), -1).astype(np.float32) / 255.0) for x, _ in arrays]
-        return ArrayDataset("cifar10", flat[0], torch.from_numpy(arrays[0][1]), flat[1], torch.from_numpy(arrays[1][1]),
-                            (3, 32, 32), 10)
+        flat = [
+            torch.from_numpy(x.transpose(0, 3, 1, 2).reshape(len(x), -1).astype(np.float32) / 255.0) for x, _ in arrays
+        ]
+        return ArrayDataset(
+            "cifar10", flat[0], torch.from_numpy(arrays[0][1]), flat[1], torch.from_numpy(arrays[1][1]), (3, 32, 32), 10
+        )
     for folder in (base / "cifar10", base / "cifar10-jpeg"):
         if (folder / "train").is_dir():
             return load_image_folder(folder, "cifar10")
     if (base / ARCHIVE).is_file():
         return load_image_folder(_extracted(base / ARCHIVE), "cifar10")
-    raise BioSleepError(f"no CIFAR-10 under {base}: expected cifar-10-batches-py/ (official), cifar10/train|test/<class>/ "
-                        f"(an image folder) or {ARCHIVE}; set data.root or $BIO_SLEEP_DATA")
+    raise BioSleepError(
+        f"no CIFAR-10 under {base}: expected cifar-10-batches-py/ (official), cifar10/train|test/<class>/ "
+        f"(an image folder) or {ARCHIVE}; set data.root or $BIO_SLEEP_DATA"
+    )

@@ -5,6 +5,7 @@ pixels are each shared by two classes, so a classifier must weigh the
 overlap and the task is not trivial; the remaining 70 bright pixels belong to
 one class only. Training and test sets are noise-free copies.
 """
+
 from __future__ import annotations
 
 import numpy as np

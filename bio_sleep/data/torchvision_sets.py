@@ -5,6 +5,7 @@ The ``.gz`` archives under the data root are checked against the MD5 sums torchv
 one content, so the cache serves every root that passes the check and none that fails it; an extracted file whose
 length differs from its archive's record is extracted again.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -58,12 +59,16 @@ def verified_archives(root: Path, folder: str, resources) -> list[Path]:
         return []
     if len(present) < len(archives):
         missing = [path.name for path in archives if path.name not in present]
-        raise BioSleepError(f"{raw} holds {present} but not {missing}; {folder} needs all {len(archives)} archives: "
-                            f"add them or pass another root")
+        raise BioSleepError(
+            f"{raw} holds {present} but not {missing}; {folder} needs all {len(archives)} archives: "
+            f"add them or pass another root"
+        )
     for path, (_, md5) in zip(archives, resources):
         if not check_integrity(str(path), md5):
-            raise BioSleepError(f"corrupt file {path} (checksum mismatch with torchvision's published MD5, e.g. a "
-                                f"truncated download); delete {path} and download it again, or pass another root")
+            raise BioSleepError(
+                f"corrupt file {path} (checksum mismatch with torchvision's published MD5, e.g. a "
+                f"truncated download); delete {path} and download it again, or pass another root"
+            )
     return archives
 
 
@@ -81,8 +86,10 @@ def extraction_root(root: Path, folder: str, resources) -> Path:
         if extracted.is_file() and extracted.stat().st_size % 2**32 == _uncompressed_size(archive):
             continue
         if extracted.exists():
-            warnings.warn(f"cached {extracted} is damaged (its length differs from {archive}'s); extracting it again",
-                          stacklevel=2)
+            warnings.warn(
+                f"cached {extracted} is damaged (its length differs from {archive}'s); extracting it again",
+                stacklevel=2,
+            )
         _extract(archive, extracted)
     return extracted_root
 
@@ -101,14 +108,19 @@ def load_torchvision(dataset: str, root: str, download: bool = False) -> ArrayDa
     except RuntimeError as error:
         raw = source / folder / "raw"
         if source == base and raw.is_dir() and any(raw.glob("*-ubyte")):
-            raise BioSleepError(f"the extracted {folder} files in {raw} cannot be read ({error}); delete them and put "
-                                f"the .gz archives there (those are checked), or pass another root") from None
+            raise BioSleepError(
+                f"the extracted {folder} files in {raw} cannot be read ({error}); delete them and put "
+                f"the .gz archives there (those are checked), or pass another root"
+            ) from None
         if download:
-            raise BioSleepError(f"{folder} could not be downloaded into {base}: {error}. Without internet access, "
-                                f"put {folder}/raw/*.gz there and set data.download = false") from None
+            raise BioSleepError(
+                f"{folder} could not be downloaded into {base}: {error}. Without internet access, "
+                f"put {folder}/raw/*.gz there and set data.download = false"
+            ) from None
         raise BioSleepError(
             f"{folder} not found under {base}. Point data.root (or --data-root, or $BIO_SLEEP_DATA) "
-            f"at a folder holding {folder}/raw/*.gz, or set data.download = true with internet access") from None
+            f"at a folder holding {folder}/raw/*.gz, or set data.download = true with internet access"
+        ) from None
 
     def flat(split):
         return split.data.reshape(len(split.data), -1).to(torch.float32) / 255.0, split.targets.clone()

@@ -3,6 +3,7 @@
 Sleep itself is :func:`bio_sleep.sleep.sleep_model`; the two baselines the ICLR
 2020 paper compares it with live here.
 """
+
 from bio_sleep.defences.distillation import TemperatureScaled, distill
 from bio_sleep.defences.fine_tuning import fine_tune, mixed_training_set
 

@@ -18,6 +18,7 @@ students at chance after 20 epochs). ``scale_learning_rate`` (default) multiplie
 the learning rate by T, which restores the control's gradient magnitude
 (Hinton et al. 2015 scale the loss by T^2 for the same reason, for soft targets).
 """
+
 from __future__ import annotations
 
 import copy
@@ -65,27 +66,65 @@ def reinitialised(model: nn.Module, seed: int, init_range: float | None = None) 
 def soft_labels(model: nn.Module, x: torch.Tensor, temperature: float, batch_size: int = 1000) -> torch.Tensor:
     """``softmax(model(x) / T)`` row by row."""
     model.eval()
-    return torch.cat([torch.softmax(model(x[i:i + batch_size]) / temperature, dim=1)
-                      for i in range(0, len(x), batch_size)])
+    return torch.cat(
+        [torch.softmax(model(x[i : i + batch_size]) / temperature, dim=1) for i in range(0, len(x), batch_size)]
+    )
 
 
-def distill(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, temperature: float = 50.0, epochs: int,
-            learning_rate: float, momentum: float, batch_size: int, n_classes: int, seed: int = 0,
-            init_range: float | None = None, student_init: str = "fresh", scale_learning_rate: bool = True,
-            progress: bool = True) -> nn.Module:
+def distill(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    temperature: float = 50.0,
+    epochs: int,
+    learning_rate: float,
+    momentum: float,
+    batch_size: int,
+    n_classes: int,
+    seed: int = 0,
+    init_range: float | None = None,
+    student_init: str = "fresh",
+    scale_learning_rate: bool = True,
+    progress: bool = True,
+) -> nn.Module:
     """A defensively distilled network of ``model``'s architecture (``model``'s weights are not used)."""
     if temperature <= 0:
         raise BioSleepError(f"distillation temperature must be > 0, got {temperature}; the paper uses 50")
     if student_init not in ("fresh", "teacher"):
-        raise BioSleepError(f"student_init must be 'fresh' (Papernot et al.) or 'teacher' (ICLR appendix), got '{student_init}'")
+        raise BioSleepError(
+            f"student_init must be 'fresh' (Papernot et al.) or 'teacher' (ICLR appendix), got '{student_init}'"
+        )
     learning_rate = learning_rate * temperature if scale_learning_rate else learning_rate
     teacher = reinitialised(model, seed, init_range)
-    train(TemperatureScaled(teacher, temperature), x, y, epochs=epochs, learning_rate=learning_rate,
-          momentum=momentum, batch_size=batch_size, loss="cross_entropy", n_classes=n_classes, seed=seed,
-          progress=progress, description="distillation teacher")
+    train(
+        TemperatureScaled(teacher, temperature),
+        x,
+        y,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        momentum=momentum,
+        batch_size=batch_size,
+        loss="cross_entropy",
+        n_classes=n_classes,
+        seed=seed,
+        progress=progress,
+        description="distillation teacher",
+    )
     targets = soft_labels(teacher, x, temperature)
     student = reinitialised(model, seed + 1, init_range) if student_init == "fresh" else copy.deepcopy(teacher)
-    train(TemperatureScaled(student, temperature), x, y, epochs=epochs, learning_rate=learning_rate,
-          momentum=momentum, batch_size=batch_size, n_classes=n_classes, seed=seed + 1, targets=targets,
-          progress=progress, description="distillation student")
+    train(
+        TemperatureScaled(student, temperature),
+        x,
+        y,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        momentum=momentum,
+        batch_size=batch_size,
+        n_classes=n_classes,
+        seed=seed + 1,
+        targets=targets,
+        progress=progress,
+        description="distillation student",
+    )
     return student.eval()

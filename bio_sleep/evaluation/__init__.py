@@ -1,9 +1,16 @@
 """Evaluation of networks: distortions, accuracy sweeps, plots."""
+
 from importlib import import_module
 
 # Imported on first use: configs read ``levels`` only, and the distortions need torch and scikit-image.
-_MODULES = {"DISTORTIONS": "distortions", "distort": "distortions", "accuracy_sweep": "sweeps",
-            "plot_accuracy_sweep": "plots", "sweeps_from_config": "sweeps", "DISTORTION_NAMES": "levels"}
+_MODULES = {
+    "DISTORTIONS": "distortions",
+    "distort": "distortions",
+    "accuracy_sweep": "sweeps",
+    "plot_accuracy_sweep": "plots",
+    "sweeps_from_config": "sweeps",
+    "DISTORTION_NAMES": "levels",
+}
 __all__ = list(_MODULES)
 
 

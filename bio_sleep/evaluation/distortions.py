@@ -8,6 +8,7 @@ Intensities:
 - ``salt_and_pepper``: the fraction of pixels replaced by 0 or 1.
 - ``speckle``: the variance of multiplicative noise, x + x * n.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,15 +25,19 @@ from bio_sleep.evaluation.levels import DISTORTION_NAMES
 def _noise(mode: str, key: str):
     def apply(x: torch.Tensor, level: float, rng: np.random.Generator, image_shape) -> torch.Tensor:
         # Images are clipped to their range; feature vectors (no image shape) are not.
-        noisy = random_noise(x.numpy().astype(np.float64), mode=mode, rng=rng, clip=image_shape is not None,
-                             **{key: level})
+        noisy = random_noise(
+            x.numpy().astype(np.float64), mode=mode, rng=rng, clip=image_shape is not None, **{key: level}
+        )
         return torch.from_numpy(noisy).to(x.dtype)
+
     return apply
 
 
 def _blur(x: torch.Tensor, sigma: float, rng, image_shape) -> torch.Tensor:
     if image_shape is None:
-        raise BioSleepError("gaussian_blur needs images, these inputs are feature vectors: leave blur out of the evaluation")
+        raise BioSleepError(
+            "gaussian_blur needs images, these inputs are feature vectors: leave blur out of the evaluation"
+        )
     size = 2 * math.ceil(2 * sigma) + 1
     channels, height, width = image_shape
     if size // 2 >= min(height, width):

@@ -1,4 +1,5 @@
 """Plots of evaluation results."""
+
 from __future__ import annotations
 
 import xarray as xr
@@ -13,16 +14,20 @@ def plot_accuracy_sweep(results: xr.Dataset, path, title: str = "") -> None:
     """
     import matplotlib.pyplot as plt
 
-    distortions = [name.removeprefix("accuracy_") for name in results.data_vars
-                   if name.startswith("accuracy_") and name != "accuracy_clean"]
+    distortions = [
+        name.removeprefix("accuracy_")
+        for name in results.data_vars
+        if name.startswith("accuracy_") and name != "accuracy_clean"
+    ]
     columns = max(len(distortions), 1)
     figure, axes = plt.subplots(1, columns, figsize=(4.5 * columns, 4.0), squeeze=False)
     for axis, distortion in zip(axes[0], distortions):
         table = results[f"accuracy_{distortion}"] * 100
         for network in results.network.values:
             axis.plot(table[f"{distortion}_level"], table.sel(network=network), marker="o", label=model_name(network))
-        axis.set(title=distortion_name(distortion), xlabel=distortion_axis(distortion), ylabel="accuracy (%)",
-                 ylim=(0, 101))
+        axis.set(
+            title=distortion_name(distortion), xlabel=distortion_axis(distortion), ylabel="accuracy (%)", ylim=(0, 101)
+        )
         axis.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)

@@ -1,4 +1,5 @@
 """Accuracy of several networks over distortion sweeps, as an xarray Dataset."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,13 +18,24 @@ def sweeps_from_config(evaluation, image_shape) -> dict[str, list[float]]:
     vectors (``image_shape`` None), and so is a distortion without levels.
     """
     noise = list(evaluation.noise_levels)
-    sweeps = {"gaussian_noise": noise if evaluation.noise_level_is == "variance" else [level ** 2 for level in noise],
-              "gaussian_blur": list(evaluation.blur_sigmas) if image_shape is not None else []}
+    sweeps = {
+        "gaussian_noise": noise if evaluation.noise_level_is == "variance" else [level**2 for level in noise],
+        "gaussian_blur": list(evaluation.blur_sigmas) if image_shape is not None else [],
+    }
     return {name: levels for name, levels in sweeps.items() if levels}
 
 
-def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: int = 0, image_shape=None,
-                   batch_size: int = 1000, progress: bool = True) -> xr.Dataset:
+def accuracy_sweep(
+    models: dict,
+    x,
+    y,
+    sweeps: dict[str, list[float]],
+    *,
+    seed: int = 0,
+    image_shape=None,
+    batch_size: int = 1000,
+    progress: bool = True,
+) -> xr.Dataset:
     """Accuracy of each model on clean and distorted copies of (x, y).
 
     ``sweeps`` maps a distortion name to its intensities. Every model sees the
@@ -31,8 +43,13 @@ def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: 
     Returns ``accuracy_clean(network)`` and ``accuracy_<distortion>(network, <distortion>_level)``.
     """
     names = list(models)
-    data = {"accuracy_clean": (("network",), [accuracy(models[n], x, y, batch_size) for n in names],
-                               {"long_name": "fraction of clean test samples classified correctly", "units": "1"})}
+    data = {
+        "accuracy_clean": (
+            ("network",),
+            [accuracy(models[n], x, y, batch_size) for n in names],
+            {"long_name": "fraction of clean test samples classified correctly", "units": "1"},
+        )
+    }
     total = sum(len(levels) for levels in sweeps.values()) * len(names)
     with tqdm(total=total, desc="evaluation", disable=not progress, leave=False) as bar:
         for d_index, (distortion, levels) in enumerate(sweeps.items()):
@@ -42,9 +59,14 @@ def accuracy_sweep(models: dict, x, y, sweeps: dict[str, list[float]], *, seed: 
                 for m_index, name in enumerate(names):
                     table[m_index, l_index] = accuracy(models[name], distorted, y, batch_size)
                     bar.update()
-            data[f"accuracy_{distortion}"] = (("network", f"{distortion}_level"), table, {
-                "long_name": f"fraction of test samples classified correctly under {distortion.replace('_', ' ')}",
-                "units": "1"})
+            data[f"accuracy_{distortion}"] = (
+                ("network", f"{distortion}_level"),
+                table,
+                {
+                    "long_name": f"fraction of test samples classified correctly under {distortion.replace('_', ' ')}",
+                    "units": "1",
+                },
+            )
     coords = {"network": names, **{f"{d}_level": list(levels) for d, levels in sweeps.items()}}
     dataset = xr.Dataset(data, coords=coords, attrs={"samples": len(x), "seed": seed})
     dataset["network"].attrs["long_name"] = "network evaluated"

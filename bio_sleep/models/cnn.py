@@ -11,6 +11,7 @@ that is what the spiking unrolling represents exactly (every presynaptic unit
 meets each postsynaptic unit through at most one kernel element). Asking for
 anything else is an error here, before any training starts.
 """
+
 from __future__ import annotations
 
 from torch import nn
@@ -21,8 +22,10 @@ UNROLLABLE = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1}
 LAYER_KEYS = {
     "conv": {"out_channels", "kernel_size", *UNROLLABLE, "bias"},
     "linear": {"out_features", "bias"},
-    "relu": set(), "flatten": set(),
-    "maxpool": {"size", "stride", "padding"}, "avgpool": {"size", "stride", "padding"},
+    "relu": set(),
+    "flatten": set(),
+    "maxpool": {"size", "stride", "padding"},
+    "avgpool": {"size", "stride", "padding"},
     "dropout": {"p"},
 }
 
@@ -33,20 +36,27 @@ def _check_spec(index: int, spec: dict) -> str:
         raise BioSleepError(f"model layer {index}: unknown type {kind!r}; use one of {sorted(LAYER_KEYS)}")
     unknown = set(spec) - LAYER_KEYS[kind] - {"type"}
     if unknown:
-        raise BioSleepError(f"model layer {index} ({kind}): unknown keys {sorted(unknown)}; allowed {sorted(LAYER_KEYS[kind])}")
+        raise BioSleepError(
+            f"model layer {index} ({kind}): unknown keys {sorted(unknown)}; allowed {sorted(LAYER_KEYS[kind])}"
+        )
     if spec.get("bias", False):
-        raise BioSleepError(f"model layer {index} ({kind}) asks for a bias; the spiking conversion needs bias-free layers: drop 'bias'")
+        raise BioSleepError(
+            f"model layer {index} ({kind}) asks for a bias; the spiking conversion needs bias-free layers: drop 'bias'"
+        )
     if kind == "conv":
         for key, allowed in UNROLLABLE.items():
             if spec.get(key, allowed) != allowed:
                 raise BioSleepError(
                     f"model layer {index} (conv): {key} = {spec[key]} is not supported by the spiking unrolling "
-                    f"(only {key} = {allowed}); pad the images beforehand or use pooling to downsample")
+                    f"(only {key} = {allowed}); pad the images beforehand or use pooling to downsample"
+                )
     if kind in ("maxpool", "avgpool"):
         size = spec.get("size", 2)
         if spec.get("stride", size) != size or spec.get("padding", 0) != 0:
-            raise BioSleepError(f"model layer {index} ({kind}): only non-overlapping windows without padding "
-                                f"(stride = size = {size}, padding = 0) are supported")
+            raise BioSleepError(
+                f"model layer {index} ({kind}): only non-overlapping windows without padding "
+                f"(stride = size = {size}, padding = 0) are supported"
+            )
     return kind
 
 
@@ -94,9 +104,18 @@ def paper_layers(dataset: str) -> list[dict]:
     channels, hidden, dropout = {"mnist": ((10, 20), 64, 0.5), "cifar10": ((50, 50), 1200, 0.3)}[dataset]
     layers: list[dict] = []
     for out in channels:
-        layers += [{"type": "conv", "out_channels": out, "kernel_size": 3}, {"type": "relu"}, {"type": "maxpool", "size": 2}]
-    return layers + [{"type": "flatten"}, {"type": "linear", "out_features": hidden}, {"type": "relu"},
-                     {"type": "dropout", "p": dropout}, {"type": "linear", "out_features": 10}]
+        layers += [
+            {"type": "conv", "out_channels": out, "kernel_size": 3},
+            {"type": "relu"},
+            {"type": "maxpool", "size": 2},
+        ]
+    return layers + [
+        {"type": "flatten"},
+        {"type": "linear", "out_features": hidden},
+        {"type": "relu"},
+        {"type": "dropout", "p": dropout},
+        {"type": "linear", "out_features": 10},
+    ]
 
 
 def conv_layers(model: nn.Module) -> list[nn.Conv2d]:

@@ -1,11 +1,13 @@
 """Bias-free fully connected ReLU networks (the ICLR 2020 paper's models)."""
+
 from __future__ import annotations
 
 from torch import nn
 
 
-def build_fc(widths: list[int], dropout: float = 0.0, output: str = "relu",
-             init: str = "torch_default", init_range: float = 0.01) -> nn.Sequential:
+def build_fc(
+    widths: list[int], dropout: float = 0.0, output: str = "relu", init: str = "torch_default", init_range: float = 0.01
+) -> nn.Sequential:
     """``Linear(bias=False) -> ReLU [-> Dropout]`` per hidden layer, then the output layer.
 
     ``output = "relu"`` ends in a ReLU (the authors' MSE set-up); ``"linear"``

@@ -1,5 +1,6 @@
 """The one way from a config to a network: its untrained model and its trained control (the kind of
 experiment, FC or CNN, is ``bio_sleep.config.experiment_kind``)."""
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,9 @@ def build_model(experiment) -> nn.Sequential:
     return build_fc(m.widths, m.dropout, m.output, m.init, m.init_range)
 
 
-def train_control(experiment, data, seed: int | None = None, progress: bool = True,
-                  description: str = "control") -> nn.Module:
+def train_control(
+    experiment, data, seed: int | None = None, progress: bool = True, description: str = "control"
+) -> nn.Module:
     """The control network: built and trained on ``data``'s training set as ``experiment.training`` says.
 
     ``seed`` (default ``experiment.seed``) fixes the initialisation and the sample order.
@@ -31,7 +33,17 @@ def train_control(experiment, data, seed: int | None = None, progress: bool = Tr
     seed = experiment.seed if seed is None else seed
     torch.manual_seed(seed)
     t = experiment.training
-    return train(build_model(experiment), data.x_train, data.y_train, epochs=t.epochs, learning_rate=t.learning_rate,
-                 momentum=t.momentum, batch_size=t.batch_size, loss=t.loss, n_classes=data.n_classes, seed=seed,
-                 progress=progress, description=description)
-
+    return train(
+        build_model(experiment),
+        data.x_train,
+        data.y_train,
+        epochs=t.epochs,
+        learning_rate=t.learning_rate,
+        momentum=t.momentum,
+        batch_size=t.batch_size,
+        loss=t.loss,
+        n_classes=data.n_classes,
+        seed=seed,
+        progress=progress,
+        description=description,
+    )

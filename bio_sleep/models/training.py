@@ -1,4 +1,5 @@
 """Supervised training with SGD and momentum, seeded and with a progress bar."""
+
 from __future__ import annotations
 
 import torch
@@ -16,10 +17,22 @@ def _loss(outputs: torch.Tensor, labels: torch.Tensor, loss: str, n_classes: int
     return F.cross_entropy(outputs, labels)
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, learning_rate: float,
-          momentum: float, batch_size: int, loss: str = "mse", n_classes: int | None = None,
-          seed: int = 0, targets: torch.Tensor | None = None, progress: bool = True,
-          description: str = "training") -> nn.Module:
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    learning_rate: float,
+    momentum: float,
+    batch_size: int,
+    loss: str = "mse",
+    n_classes: int | None = None,
+    seed: int = 0,
+    targets: torch.Tensor | None = None,
+    progress: bool = True,
+    description: str = "training",
+) -> nn.Module:
     """Train ``model`` in place with SGD; return it.
 
     ``targets`` replaces the labels' one-hot / class targets with given soft
@@ -34,7 +47,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, le
         for _ in range(epochs):
             order = torch.randperm(len(x), generator=generator)
             for start in range(0, len(x), batch_size):
-                batch = order[start:start + batch_size]
+                batch = order[start : start + batch_size]
                 optimiser.zero_grad()
                 outputs = model(x[batch])
                 if targets is not None:
@@ -53,7 +66,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, le
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Predicted class per row of ``x`` (model in eval mode)."""
     model.eval()
-    return torch.cat([model(x[i:i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
+    return torch.cat([model(x[i : i + batch_size]).argmax(dim=1) for i in range(0, len(x), batch_size)])
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:

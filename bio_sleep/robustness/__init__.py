@@ -1,10 +1,13 @@
 """The ICLR 2020 adversarial robustness study: config, networks, runner, report."""
+
 from importlib import import_module
 
 # Each name is imported from its module on first use: `bio-sleep --help` reads this package's cli module,
 # and importing the whole package (torch, ART, Dask) would take seconds.
 _MODULES = {
-    "RobustnessConfig": "config", "load_robustness_config": "config", "robustness_config_from_dict": "config",
+    "RobustnessConfig": "config",
+    "load_robustness_config": "config",
+    "robustness_config_from_dict": "config",
     "run_study": "study",
 }
 __all__ = list(_MODULES)

@@ -1,4 +1,5 @@
 """``bio-sleep robustness <config.toml>``: the subcommand the main CLI wires in via ``add_parser``."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,14 +9,18 @@ from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, ov
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "robustness", help="run the ICLR 2020 adversarial robustness study (four networks, four attacks, distortions)")
+        "robustness", help="run the ICLR 2020 adversarial robustness study (four networks, four attacks, distortions)"
+    )
     parser.add_argument("config", help="TOML config, e.g. experiments/robustness_patches.toml")
     add_set(parser, "attacks.samples=100")
     add_data_root(parser)
     add_out(parser, "output folder (default: <output_dir>/<name>; reruns resume there)")
     add_quiet(parser)
-    parser.set_defaults(handler=_run, uses_brian2=True,
-                        kept="interrupted; finished parts are kept in the output folder: rerun the command to resume")
+    parser.set_defaults(
+        handler=_run,
+        uses_brian2=True,
+        kept="interrupted; finished parts are kept in the output folder: rerun the command to resume",
+    )
     return parser
 
 

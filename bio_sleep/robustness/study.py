@@ -8,11 +8,12 @@ checks (the networks are retrained from the same seed) and recomputes damaged
 ones, so an interrupted run loses only the attack in progress. A folder
 written by a different config is refused, so no stale part is ever reused.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -41,20 +42,29 @@ def prepare(config):
     if data.n_inputs != config.model.widths[0]:
         raise BioSleepError(
             f"the data has {data.n_inputs} features per sample but model.widths starts with {config.model.widths[0]}; "
-            f"make them agree (CUB-200 ResNet-50 features: 2048)")
+            f"make them agree (CUB-200 ResNet-50 features: 2048)"
+        )
     if config.model.widths[-1] != data.n_classes:
-        raise BioSleepError(f"model.widths ends with {config.model.widths[-1]} outputs but the data has {data.n_classes} classes")
+        raise BioSleepError(
+            f"model.widths ends with {config.model.widths[-1]} outputs but the data has {data.n_classes} classes"
+        )
     for attack in config.attacks.names:
         samples = config.attacks.samples_for(attack)
         if samples is not None and samples > len(data.x_test):
-            raise BioSleepError(f"attack '{attack}' is set to {samples} samples (attacks.samples / samples_per_attack) "
-                                f"but the test set has {len(data.x_test)}; lower it")
+            raise BioSleepError(
+                f"attack '{attack}' is set to {samples} samples (attacks.samples / samples_per_attack) "
+                f"but the test set has {len(data.x_test)}; lower it"
+            )
     clip = _clip(config, data)
     for name, x in (("training", data.x_train), ("test", data.x_test)):
         if float(x.min()) < clip[0] or float(x.max()) > clip[1]:
-            raise BioSleepError(f"{name} inputs span [{float(x.min()):.4g}, {float(x.max()):.4g}], outside attacks.clip {clip}")
+            raise BioSleepError(
+                f"{name} inputs span [{float(x.min()):.4g}, {float(x.max()):.4g}], outside attacks.clip {clip}"
+            )
     if data.image_shape is None and "gaussian_blur" in config.defences.fine_tuning.distortions:
-        raise BioSleepError("feature vectors cannot be blurred: remove gaussian_blur from defences.fine_tuning.distortions")
+        raise BioSleepError(
+            "feature vectors cannot be blurred: remove gaussian_blur from defences.fine_tuning.distortions"
+        )
     return data, clip
 
 
@@ -70,6 +80,7 @@ PER_SAMPLE = ("label", "clean_prediction", "adversarial_prediction", "correct", 
 def part_check(attack: str, labels: np.ndarray) -> Callable[[xr.Dataset], str | None]:
     """What a part file of ``attack`` on samples with ``labels`` must hold: every per-sample variable, the labels
     attacked, the summary attributes, and a distance (and FGSM's eta) for every sample classified correctly."""
+
     def check(part: xr.Dataset) -> str | None:
         missing = [v for v in PER_SAMPLE + (("eta",) if attack == "fgsm" else ()) if v not in part]
         if missing:
@@ -91,22 +102,34 @@ def part_check(attack: str, labels: np.ndarray) -> Callable[[xr.Dataset], str | 
 @torch.no_grad()
 def _mean_scores_per_class(model, x, y, n_classes) -> np.ndarray:
     outputs = model(x)
-    return np.stack([outputs[y == c].mean(dim=0).numpy() if (y == c).any() else np.full(n_classes, np.nan)
-                     for c in range(n_classes)])
+    return np.stack(
+        [
+            outputs[y == c].mean(dim=0).numpy() if (y == c).any() else np.full(n_classes, np.nan)
+            for c in range(n_classes)
+        ]
+    )
 
 
 def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -> dict:
     """All results of one seed, as xarray objects."""
-    x_attack = data.x_test[:config.attacks.samples]
-    y_attack = data.y_test[:config.attacks.samples]
+    x_attack = data.x_test[: config.attacks.samples]
+    y_attack = data.y_test[: config.attacks.samples]
     control = train_control(config, data, seed, progress)
     check_attack_inputs(control, x_attack, y_attack, data.n_classes, clip)
-    models = {"control": control, "distillation": networks.distilled(config, control, data, seed, progress),
-              "sleep": networks.slept(config, control, data, seed, progress)}
-    sleep_for = {a: networks.slept(config, control, data, seed, progress, attack=a)
-                 for a in config.defences.sleep_per_attack if a in config.attacks.names}
-    tuned_on = {d: networks.fine_tuned_on_distortion(config, control, data, d, seed, progress)
-                for d in config.defences.fine_tuning.distortions}
+    models = {
+        "control": control,
+        "distillation": networks.distilled(config, control, data, seed, progress),
+        "sleep": networks.slept(config, control, data, seed, progress),
+    }
+    sleep_for = {
+        a: networks.slept(config, control, data, seed, progress, attack=a)
+        for a in config.defences.sleep_per_attack
+        if a in config.attacks.names
+    }
+    tuned_on = {
+        d: networks.fine_tuned_on_distortion(config, control, data, d, seed, progress)
+        for d in config.defences.fine_tuning.distortions
+    }
     summary = np.full((len(config.attacks.names), len(NETWORKS), len(SUMMARY_KEYS)), np.nan)
     etas = {}
     for a_index, attack in enumerate(config.attacks.names):
@@ -116,47 +139,104 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
         check = part_check(attack, y_attack[:count].numpy())
         kept = {network: folder.reuse(_part(seed, attack, network), load_netcdf, check) for network in NETWORKS}
         finished = all(part is not None for part in kept.values())
-        attacked = dict(models, fine_tuning=None if finished and attack != "fgsm" else
-                        networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress))
+        attacked = dict(
+            models,
+            fine_tuning=None
+            if finished and attack != "fgsm"
+            else networks.fine_tuned_on_attack(config, control, data, attack, clip, seed, progress),
+        )
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
         for n_index, network in enumerate(NETWORKS):
             result = kept[network]
             if result is None:
-                result = run_attack(attack, attacked[network], x_attack[:count], y_attack[:count],
-                                    n_classes=data.n_classes, params=getattr(config.attacks, attack), clip=clip,
-                                    seed=seed, progress=progress, workers=config.attacks.workers)
+                result = run_attack(
+                    attack,
+                    attacked[network],
+                    x_attack[:count],
+                    y_attack[:count],
+                    n_classes=data.n_classes,
+                    params=getattr(config.attacks, attack),
+                    clip=clip,
+                    seed=seed,
+                    progress=progress,
+                    workers=config.attacks.workers,
+                )
                 folder.write_netcdf(_part(seed, attack, network), result.drop_vars("adversarial", errors="ignore"))
             summary[a_index, n_index] = [result.attrs.get(k, np.nan) for k in SUMMARY_KEYS]
             if attack == "fgsm":
                 etas[network] = result.eta.values
                 if network == "fine_tuning":
                     models["fine_tuning_fgsm"] = attacked["fine_tuning"]
-    results = {"summary": xr.Dataset({k: (("attack", "network"), summary[..., i]) for i, k in enumerate(SUMMARY_KEYS)},
-                                     coords={"attack": list(config.attacks.names), "network": list(NETWORKS),
-                                             "samples": ("attack", [len(data.x_test[:config.attacks.samples_for(a)])
-                                                                    for a in config.attacks.names])})}
-    results["summary"].samples.attrs["meaning"] = "test samples attacked (the first N), before keeping the correct ones"
-    sweep_models = {"control": control, "distillation": models["distillation"],
-                    **{f"fine_tuning_{d}": m for d, m in tuned_on.items()}, "sleep": models["sleep"]}
-    results["sweeps"] = accuracy_sweep(sweep_models, data.x_test, data.y_test, sweeps_from_config(config.evaluation, data.image_shape), seed=seed,
-                                       image_shape=data.image_shape, progress=progress)
+    results = {
+        "summary": xr.Dataset(
+            {k: (("attack", "network"), summary[..., i]) for i, k in enumerate(SUMMARY_KEYS)},
+            coords={
+                "attack": list(config.attacks.names),
+                "network": list(NETWORKS),
+                "samples": (
+                    "attack",
+                    [len(data.x_test[: config.attacks.samples_for(a)]) for a in config.attacks.names],
+                ),
+            },
+        )
+    }
+    results["summary"].samples.attrs["long_name"] = (
+        "test samples attacked (the first N), before keeping the correct ones"
+    )
+    sweep_models = {
+        "control": control,
+        "distillation": models["distillation"],
+        **{f"fine_tuning_{d}": m for d, m in tuned_on.items()},
+        "sleep": models["sleep"],
+    }
+    results["sweeps"] = accuracy_sweep(
+        sweep_models,
+        data.x_test,
+        data.y_test,
+        sweeps_from_config(config.evaluation, data.image_shape),
+        seed=seed,
+        image_shape=data.image_shape,
+        progress=progress,
+    )
     if "fgsm" in config.attacks.names:
         curve_models = {n: models.get("fine_tuning_fgsm") if n == "fine_tuning" else models[n] for n in NETWORKS}
         results["fgsm_curve"] = xr.concat(
-            [fgsm_curve(m, data.x_test, data.y_test, n_classes=data.n_classes, params=config.attacks.fgsm, clip=clip)
-             for m in curve_models.values()], dim=xr.DataArray(list(NETWORKS), dims="network")).to_dataset()
+            [
+                fgsm_curve(m, data.x_test, data.y_test, n_classes=data.n_classes, params=config.attacks.fgsm, clip=clip)
+                for m in curve_models.values()
+            ],
+            dim=xr.DataArray(list(NETWORKS), dims="network"),
+        ).to_dataset()
         censored = config.attacks.fgsm.eta_max + config.attacks.fgsm.eta_step
         labels = y_attack.numpy()
-        per_class = [[np.nanmean(np.where(np.isinf(etas[n]), censored, etas[n])[labels == c]) if (labels == c).any()
-                      else np.nan for c in range(data.n_classes)] for n in NETWORKS]
-        results["per_class"] = xr.Dataset({"fgsm_eta_mean": (("network", "class"), np.array(per_class))},
-                                          coords={"network": list(NETWORKS), "class": np.arange(data.n_classes)})
-        results["per_class"]["fgsm_eta_mean"].attrs["meaning"] = (
-            f"mean smallest flipping eta over correctly classified samples of the class; never flipped counted as {censored}")
+        per_class = [
+            [
+                np.nanmean(np.where(np.isinf(etas[n]), censored, etas[n])[labels == c])
+                if (labels == c).any()
+                else np.nan
+                for c in range(data.n_classes)
+            ]
+            for n in NETWORKS
+        ]
+        results["per_class"] = xr.Dataset(
+            {"fgsm_eta_mean": (("network", "class"), np.array(per_class))},
+            coords={"network": list(NETWORKS), "class": np.arange(data.n_classes)},
+        )
+        results["per_class"]["fgsm_eta_mean"].attrs["long_name"] = (
+            "mean smallest flipping eta over correctly classified samples of the class; "
+            f"never flipped counted as {censored}"
+        )
     scores = [_mean_scores_per_class(m, data.x_test, data.y_test, data.n_classes) for m in (control, models["sleep"])]
-    output_scores = xr.DataArray(np.stack(scores), dims=("stage", "class", "output_unit"),
-                                 coords={"stage": ["before_sleep", "after_sleep"], "class": np.arange(data.n_classes),
-                                         "output_unit": np.arange(data.n_classes)}, name="output_scores")
+    output_scores = xr.DataArray(
+        np.stack(scores),
+        dims=("stage", "class", "output_unit"),
+        coords={
+            "stage": ["before_sleep", "after_sleep"],
+            "class": np.arange(data.n_classes),
+            "output_unit": np.arange(data.n_classes),
+        },
+        name="output_scores",
+    )
     results["per_class"] = xr.merge([results.get("per_class", xr.Dataset()), output_scores.to_dataset()])
     return results
 
@@ -173,8 +253,9 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
         start = time.perf_counter()
         seeds = [config.seed + r for r in range(config.study.repeats)]
         per_seed = [run_seed(config, data, clip, s, run_folder, progress) for s in seeds]
-        combined = {key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed"))
-                    for key in per_seed[0]}
+        combined = {
+            key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed")) for key in per_seed[0]
+        }
         for key, dataset in combined.items():
             dataset.attrs["config"] = config_to_toml(config)
             run_folder.write_netcdf(f"{key}.nc", dataset)

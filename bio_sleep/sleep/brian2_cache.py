@@ -15,6 +15,7 @@ dead processes (builds here, run folders in the temporary directory) are
 removed when the next process starts, and the least recently used builds are
 removed once the cache exceeds ``SIZE_LIMIT`` bytes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -88,8 +89,10 @@ def _size(path: Path) -> int:
 
 def _evict(folder: Path, keep: str) -> None:
     """Remove the least recently used builds until the cache is under SIZE_LIMIT; builds in use are kept."""
-    entries = sorted((p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).exists() and p.name != keep),
-                     key=lambda p: (p / MANIFEST).stat().st_mtime)
+    entries = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).exists() and p.name != keep),
+        key=lambda p: (p / MANIFEST).stat().st_mtime,
+    )
     total = sum(_size(p) for p in folder.iterdir() if p.is_dir())
     for entry in entries:
         if total <= SIZE_LIMIT:
@@ -140,8 +143,10 @@ def compile_project(directory: Path) -> None:
     done = subprocess.run(["make", f"-j{jobs}"], cwd=directory, capture_output=True, text=True)
     if done.returncode:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-        raise BioSleepError(f"the Brian2 network did not compile (make exited with {done.returncode}); "
-                            f"the compiler said:\n{tail}\nCheck that a C++ compiler (g++) and make are installed")
+        raise BioSleepError(
+            f"the Brian2 network did not compile (make exited with {done.returncode}); "
+            f"the compiler said:\n{tail}\nCheck that a C++ compiler (g++) and make are installed"
+        )
 
 
 class CompiledNetwork:
@@ -152,8 +157,9 @@ class CompiledNetwork:
         self.directory = folder / key
         self.manifest = json.loads((self.directory / MANIFEST).read_text())
 
-    def run(self, values: dict[str, np.ndarray | float], progress_desc: str | None,
-            steps: int) -> dict[str, np.ndarray]:
+    def run(
+        self, values: dict[str, np.ndarray | float], progress_desc: str | None, steps: int
+    ) -> dict[str, np.ndarray]:
         """Run the binary with ``values`` (run-time variable name -> value); return every output of the manifest."""
         run_folder = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}_"))
         try:
@@ -170,15 +176,25 @@ class CompiledNetwork:
                     arguments.append(f"{name}={path}")
             stdout_path = results / "stdout.txt"
             env = {**os.environ, **self.manifest["environment"]}
-            with _locked(self.folder / f"{self.key}.lock", fcntl.LOCK_SH), open(stdout_path, "w") as stdout, \
-                    _StandaloneProgress(stdout_path, steps, progress_desc):
-                os.utime(self.directory / MANIFEST)   # last used, for the size bound
-                done = subprocess.run(["./main", "--results_dir", f"{results}/", *arguments], cwd=self.directory,
-                                      stdout=stdout, stderr=subprocess.STDOUT, env=env)
+            with (
+                _locked(self.folder / f"{self.key}.lock", fcntl.LOCK_SH),
+                open(stdout_path, "w") as stdout,
+                _StandaloneProgress(stdout_path, steps, progress_desc),
+            ):
+                os.utime(self.directory / MANIFEST)  # last used, for the size bound
+                done = subprocess.run(
+                    ["./main", "--results_dir", f"{results}/", *arguments],
+                    cwd=self.directory,
+                    stdout=stdout,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
             if done.returncode:
                 tail = "\n".join(stdout_path.read_text().strip().splitlines()[-15:])
-                raise BioSleepError(f"the compiled Brian2 network failed (exit {done.returncode}) in {self.directory}:"
-                                    f"\n{tail}\nRemove that folder to rebuild it")
+                raise BioSleepError(
+                    f"the compiled Brian2 network failed (exit {done.returncode}) in {self.directory}:"
+                    f"\n{tail}\nRemove that folder to rebuild it"
+                )
             return {name: self._read(results, name, spec) for name, spec in self.manifest["outputs"].items()}
         finally:
             shutil.rmtree(run_folder, ignore_errors=True)
@@ -203,13 +219,14 @@ def compiled_network(key: str, description: str, build, progress: bool) -> tuple
         return CompiledNetwork(folder, key), 0.0
     start = time.perf_counter()
     with _locked(folder / f"{key}.lock", fcntl.LOCK_EX):
-        if (target / MANIFEST).exists():   # built by another process while this one waited
+        if (target / MANIFEST).exists():  # built by another process while this one waited
             return CompiledNetwork(folder, key), time.perf_counter() - start
         building = folder / f"{key}.building-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         try:
-            with _Elapsed(f"compiling the Brian2 network for {description} (about a minute, once; cached in {folder})",
-                          progress) as elapsed:
+            with _Elapsed(
+                f"compiling the Brian2 network for {description} (about a minute, once; cached in {folder})", progress
+            ) as elapsed:
                 manifest = build(building)
                 (building / MANIFEST).write_text(json.dumps(manifest, indent=1))
             shutil.rmtree(building / "results", ignore_errors=True)

@@ -29,6 +29,7 @@ cache of ``brian2_cache`` and later runs, in any process, run its binary
 without importing Brian2; with ``cython`` the generated extensions are cached
 by Brian2 and only the (cheap) Python objects are rebuilt.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -53,8 +54,12 @@ from bio_sleep.sleep.recording import SleepRecording
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math"]
 # The files that make the generated code and its static arrays (the unrolled synapses): a change to any of
 # them is a new cache key.
-_CODE_SOURCES = [Path(__file__), Path(unrolling.__file__), Path(spiking_network.__file__),
-                 *sorted(Path(equations.__file__).parent.glob("*.py"))]
+_CODE_SOURCES = [
+    Path(__file__),
+    Path(unrolling.__file__),
+    Path(spiking_network.__file__),
+    *sorted(Path(equations.__file__).parent.glob("*.py")),
+]
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,22 @@ class Architecture:
     record_trains: bool
     target: str
     connections: tuple[Connection, ...]
-    record_potentials: tuple[tuple[int, ...], ...] = ()   # per layer after the input: neurons whose v is recorded
+    record_potentials: tuple[tuple[int, ...], ...] = ()  # per layer after the input: neurons whose v is recorded
 
     @classmethod
-    def of(cls, network: SpikingNetwork, dynamics: SleepDynamics, plan, steps: int, target: str) -> "Architecture":
-        return cls(network.sizes, steps, plan.dt, dynamics.stdp_rule, dynamics.spike_condition, tuple(plan.plastic),
-                   plan.record_trains, target, network.connections, tuple(map(tuple, plan.record_potentials)))
+    def of(cls, network: SpikingNetwork, dynamics: SleepDynamics, plan, steps: int, target: str) -> Architecture:
+        return cls(
+            network.sizes,
+            steps,
+            plan.dt,
+            dynamics.stdp_rule,
+            dynamics.spike_condition,
+            tuple(plan.plastic),
+            plan.record_trains,
+            target,
+            network.connections,
+            tuple(map(tuple, plan.record_potentials)),
+        )
 
     @property
     def description(self) -> str:
@@ -85,28 +100,45 @@ class Architecture:
 def _connect_dense(b2, index: int, connection, pre, post, on_post, namespace):
     from bio_sleep.equations import synapses
 
-    syn = b2.Synapses(pre, post, synapses.SYNAPSE, on_pre=synapses.ON_PRE,
-                      on_post=on_post and synapses.ON_POST[on_post], namespace=namespace, name=f"synapses_{index}")
+    syn = b2.Synapses(
+        pre,
+        post,
+        synapses.SYNAPSE,
+        on_pre=synapses.ON_PRE,
+        on_post=on_post and synapses.ON_POST[on_post],
+        namespace=namespace,
+        name=f"synapses_{index}",
+    )
     # Postsynaptic-major, like torch's weight matrix: the STDP pathway (the costly one,
     # with one weight factor per synapse) then walks contiguous memory.
-    syn.connect(i=np.tile(np.arange(connection.n_pre), connection.n_post),
-                j=np.repeat(np.arange(connection.n_post), connection.n_pre))
+    syn.connect(
+        i=np.tile(np.arange(connection.n_pre), connection.n_post),
+        j=np.repeat(np.arange(connection.n_post), connection.n_pre),
+    )
     return syn, [], f"synapses_{index}"
 
 
 def _connect_conv(b2, index: int, connection, pre, post, on_post, namespace):
     from bio_sleep.equations import synapses
 
-    syn = b2.Synapses(pre, post, synapses.CONV_SYNAPSE, on_pre=synapses.ON_PRE,
-                      on_post=on_post and synapses.CONV_ON_POST[on_post], namespace=namespace, name=f"synapses_{index}")
+    syn = b2.Synapses(
+        pre,
+        post,
+        synapses.CONV_SYNAPSE,
+        on_pre=synapses.ON_PRE,
+        on_post=on_post and synapses.CONV_ON_POST[on_post],
+        namespace=namespace,
+        name=f"synapses_{index}",
+    )
     pre_index, post_index, element = synapse_list(connection)
     syn.connect(i=pre_index, j=post_index)
     syn.k = element
     kernel = b2.NeuronGroup(int(np.prod(connection.kernel_shape)), synapses.KERNEL, name=f"kernel_{index}")
     syn.w = b2.linked_var(kernel, "w", index="k")
     syn.dk = b2.linked_var(kernel, "dk", index="k")
-    update = kernel.run_regularly(synapses.KERNEL_UPDATE, when="start", order=10 * index + 5,
-                                  name=f"kernel_{index}_update")
+    update = kernel.run_regularly(
+        synapses.KERNEL_UPDATE, when="start", order=10 * index + 5, name=f"kernel_{index}_update"
+    )
     return syn, [kernel, update], f"kernel_{index}"
 
 
@@ -149,8 +181,14 @@ class _Objects:
         b2.start_scope()
         b2.defaultclock.dt = arch.dt * b2.second
         input_spikes = b2.TimedArray(raster.astype(np.float64), dt=arch.dt * b2.second, name="input_spikes")
-        source = b2.NeuronGroup(arch.sizes[0], neurons.INPUT_NEURON, threshold=neurons.INPUT_THRESHOLD,
-                                reset=neurons.INPUT_RESET, name="layer_0", namespace={"input_spikes": input_spikes})
+        source = b2.NeuronGroup(
+            arch.sizes[0],
+            neurons.INPUT_NEURON,
+            threshold=neurons.INPUT_THRESHOLD,
+            reset=neurons.INPUT_RESET,
+            name="layer_0",
+            namespace={"input_spikes": input_spikes},
+        )
         clear = source.run_regularly("s = 0", when="start", order=0, name="layer_0_clear")
         source.thresholder["spike"].when = source.resetter["spike"].when = "start"
         source.thresholder["spike"].order, source.resetter["spike"].order = 1, 2
@@ -158,10 +196,16 @@ class _Objects:
         self.weight_holders = []
         namespace = {"stdp_weight_factor": synapses.stdp_weight_factor}
         for index, (size, connection) in enumerate(zip(arch.sizes[1:], arch.connections), start=1):
-            group = b2.NeuronGroup(size, neurons.INTEGRATE_AND_FIRE, threshold=neurons.THRESHOLDS[arch.spike_condition],
-                                   reset=neurons.RESETS[connection.reset], name=f"layer_{index}")
-            update = group.run_regularly(neurons.STEP_UPDATE, when="start", order=10 * index + 1,
-                                         name=f"layer_{index}_update")
+            group = b2.NeuronGroup(
+                size,
+                neurons.INTEGRATE_AND_FIRE,
+                threshold=neurons.THRESHOLDS[arch.spike_condition],
+                reset=neurons.RESETS[connection.reset],
+                name=f"layer_{index}",
+            )
+            update = group.run_regularly(
+                neurons.STEP_UPDATE, when="start", order=10 * index + 1, name=f"layer_{index}_update"
+            )
             on_post = arch.stdp_rule if arch.plastic[index - 1] else None
             syn, extra, holder = CONNECT[connection.kind](b2, index, connection, layers[-1], group, on_post, namespace)
             syn.pre.when = "start"
@@ -174,11 +218,15 @@ class _Objects:
             objects += [group, update, syn] + extra
             layers.append(group)
             self.weight_holders.append(holder)
-        monitors = [b2.SpikeMonitor(g, record=arch.record_trains, when="end", name=f"spikes_{k}")
-                    for k, g in enumerate(layers)]
+        monitors = [
+            b2.SpikeMonitor(g, record=arch.record_trains, when="end", name=f"spikes_{k}") for k, g in enumerate(layers)
+        ]
         monitors += [b2.PopulationRateMonitor(g, name=f"rate_{k}") for k, g in enumerate(layers)]
-        monitors += [b2.StateMonitor(layers[layer], "v", record=list(indices), when="end", name=f"potential_{layer}")
-                     for layer, indices in enumerate(arch.record_potentials, start=1) if len(indices)]
+        monitors += [
+            b2.StateMonitor(layers[layer], "v", record=list(indices), when="end", name=f"potential_{layer}")
+            for layer, indices in enumerate(arch.record_potentials, start=1)
+            if len(indices)
+        ]
         self.network = b2.Network(objects + monitors)
         self.input_spikes = input_spikes
 
@@ -190,8 +238,9 @@ class _Objects:
 def _inputs(arch: Architecture, holders, network: SpikingNetwork, dynamics: SleepDynamics, raster) -> dict:
     """Run-time values keyed by their run-time name ('object.variable')."""
     values = {"input_spikes.values": np.asarray(raster, dtype=np.float64)}
-    for index, (connection, holder, weights, alpha, threshold) in enumerate(zip(
-            arch.connections, holders, network.weights, network.alphas, network.thresholds), start=1):
+    for index, (connection, holder, weights, alpha, threshold) in enumerate(
+        zip(arch.connections, holders, network.weights, network.alphas, network.thresholds), start=1
+    ):
         if holder is not None:
             values[f"{holder}.w"] = connection.flat_weights(weights)
         if arch.plastic[index - 1]:
@@ -212,17 +261,25 @@ def _outputs(arch: Architecture, holders) -> list[str]:
 
 
 def _results(arch: Architecture, holders, network: SpikingNetwork, read: dict) -> tuple[SpikingNetwork, SleepRecording]:
-    weights = [None if holder is None else connection.weights_from_flat(read[f"{holder}.w"])
-               for connection, holder in zip(arch.connections, holders)]
-    per_step = np.stack([np.rint(read[f"rate_{k}.rate"] * n * arch.dt).astype(np.int64)
-                         for k, n in enumerate(arch.sizes)])
+    weights = [
+        None if holder is None else connection.weights_from_flat(read[f"{holder}.w"])
+        for connection, holder in zip(arch.connections, holders)
+    ]
+    per_step = np.stack(
+        [np.rint(read[f"rate_{k}.rate"] * n * arch.dt).astype(np.int64) for k, n in enumerate(arch.sizes)]
+    )
     counts = [read[f"spikes_{k}.count"].astype(np.int64) for k in range(len(arch.sizes))]
     trains = None
     if arch.record_trains:
-        trains = [(np.rint(read[f"spikes_{k}.t"] / arch.dt).astype(np.int64), read[f"spikes_{k}.i"].astype(np.int64))
-                  for k in range(len(arch.sizes))]
-    potentials = {layer: (np.asarray(indices), read[f"potential_{layer}.v"].reshape(arch.steps, -1).copy())
-                  for layer, indices in enumerate(arch.record_potentials, start=1) if len(indices)} or None
+        trains = [
+            (np.rint(read[f"spikes_{k}.t"] / arch.dt).astype(np.int64), read[f"spikes_{k}.i"].astype(np.int64))
+            for k in range(len(arch.sizes))
+        ]
+    potentials = {
+        layer: (np.asarray(indices), read[f"potential_{layer}.v"].reshape(arch.steps, -1).copy())
+        for layer, indices in enumerate(arch.record_potentials, start=1)
+        if len(indices)
+    } or None
     return network.with_weights(weights), SleepRecording(arch.sizes, arch.dt, per_step, counts, trains, potentials)
 
 
@@ -232,8 +289,14 @@ def cache_key(arch: Architecture) -> str:
 
     compiler = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
     # repr names each connection's kind (a tuple of the fields would not tell Pool from AvgPool).
-    parts = {"arch": repr(arch), "brian2": version("brian2"), "compiler": compiler, "flags": COMPILE_ARGS,
-             "machine": platform.machine(), "code": [hashlib.sha256(p.read_bytes()).hexdigest() for p in _CODE_SOURCES]}
+    parts = {
+        "arch": repr(arch),
+        "brian2": version("brian2"),
+        "compiler": compiler,
+        "flags": COMPILE_ARGS,
+        "machine": platform.machine(),
+        "code": [hashlib.sha256(p.read_bytes()).hexdigest() for p in _CODE_SOURCES],
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -245,16 +308,34 @@ def _build_standalone(arch: Architecture, directory: Path) -> dict:
     device = b2.get_device()
     device.build(directory=str(directory), compile=False, run=False, with_output=False)
     compile_project(directory)
-    run_inputs = _inputs(arch, objects.weight_holders, _zero_network(arch), SleepDynamics(0.0, 0.0, 0.0),
-                         np.zeros((arch.steps, arch.sizes[0])))
-    outputs = {name: {"file": device.get_array_filename(objects.variable(name)),
-                      "dtype": np.dtype(objects.variable(name).dtype).name}
-               for name in _outputs(arch, objects.weight_holders)}
-    inputs = {name: np.dtype(objects.input_spikes.values.dtype if name == "input_spikes.values"
-                             else objects.variable(name).dtype).name for name in run_inputs}
+    run_inputs = _inputs(
+        arch,
+        objects.weight_holders,
+        _zero_network(arch),
+        SleepDynamics(0.0, 0.0, 0.0),
+        np.zeros((arch.steps, arch.sizes[0])),
+    )
+    outputs = {
+        name: {
+            "file": device.get_array_filename(objects.variable(name)),
+            "dtype": np.dtype(objects.variable(name).dtype).name,
+        }
+        for name in _outputs(arch, objects.weight_holders)
+    }
+    inputs = {
+        name: np.dtype(
+            objects.input_spikes.values.dtype if name == "input_spikes.values" else objects.variable(name).dtype
+        ).name
+        for name in run_inputs
+    }
     environment = {**b2.prefs["devices.cpp_standalone.run_environment_variables"], **device.run_environment_variables}
-    return {"architecture": arch.description, "holders": objects.weight_holders, "inputs": inputs, "outputs": outputs,
-            "environment": {k: str(v) for k, v in environment.items()}}
+    return {
+        "architecture": arch.description,
+        "holders": objects.weight_holders,
+        "inputs": inputs,
+        "outputs": outputs,
+        "environment": {k: str(v) for k, v in environment.items()},
+    }
 
 
 def _zero_network(arch: Architecture) -> SpikingNetwork:
@@ -272,16 +353,21 @@ class BrianSleepNetwork:
         self.compiled: CompiledNetwork | None = None
         if arch.target == "cpp_standalone":
             self.compiled, self.compile_seconds = compiled_network(
-                cache_key(arch), arch.description, lambda directory: _build_standalone(arch, directory), progress)
+                cache_key(arch), arch.description, lambda directory: _build_standalone(arch, directory), progress
+            )
             self.holders = self.compiled.manifest["holders"]
 
-    def run(self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray,
-            progress: bool = True) -> tuple[SpikingNetwork, SleepRecording]:
+    def run(
+        self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, progress: bool = True
+    ) -> tuple[SpikingNetwork, SleepRecording]:
         """Sleep on ``raster`` (bool, steps x n_inputs) from the given values; return slept network and recording."""
         arch = self.arch
         if self.compiled is not None:
-            read = self.compiled.run(_inputs(arch, self.holders, network, dynamics, raster),
-                                     "sleep (brian2 cpp_standalone)" if progress else None, arch.steps)
+            read = self.compiled.run(
+                _inputs(arch, self.holders, network, dynamics, raster),
+                "sleep (brian2 cpp_standalone)" if progress else None,
+                arch.steps,
+            )
             return _results(arch, self.holders, network, read)
         # A TimedArray's values are fixed when it is made, so the (cheap) Python objects
         # are rebuilt each run; the compiled extensions come from Brian2's cache.
@@ -293,11 +379,14 @@ class BrianSleepNetwork:
                 setattr(objects.network[owner], variable, value)
         b2 = objects.b2
         with tqdm(total=arch.steps, desc="sleep (brian2 cython)", disable=not progress, leave=False) as bar:
+
             def report(elapsed, completed, start, duration):
                 bar.n = int(round(completed * arch.steps))
                 bar.refresh()
-            objects.network.run(arch.steps * arch.dt * b2.second, report=report, report_period=1 * b2.second,
-                                namespace={})
+
+            objects.network.run(
+                arch.steps * arch.dt * b2.second, report=report, report_period=1 * b2.second, namespace={}
+            )
         read = {name: np.array(objects.variable(name).get_value()) for name in _outputs(arch, self.holders)}
         return _results(arch, self.holders, network, read)
 
@@ -318,10 +407,11 @@ class Brian2Simulator:
     """The Brian2 backend behind ``bio_sleep.sleep.simulator``'s interface."""
 
     target: str = "cpp_standalone"
-    compile_seconds: float = 0.0   # what the last run paid to compile (0 once compiled, in any process)
+    compile_seconds: float = 0.0  # what the last run paid to compile (0 once compiled, in any process)
 
-    def run(self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan,
-            progress: bool = True) -> tuple[SpikingNetwork, SleepRecording]:
+    def run(
+        self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan, progress: bool = True
+    ) -> tuple[SpikingNetwork, SleepRecording]:
         arch = Architecture.of(network, dynamics, plan, len(raster), self.target)
         fresh = arch not in _networks
         brian = brian_network_for(arch, progress)

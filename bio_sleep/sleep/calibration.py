@@ -3,8 +3,9 @@
 ``sleep.target_rates`` (spikes per neuron per step, one per simulated weight
 layer or one for all) replaces the absolute thresholds: the configured
 ``thresholds`` are only where each search starts (and, for a CNN, say how many
-layers are simulated). A target of 0 keeps that layer's configured threshold. Layer l's activity depends only on the layers before
-it, so the layers are calibrated in order, each with the ones before fixed, on
+layers are simulated). A target of 0 keeps that layer's configured threshold.
+Layer l's activity depends only on the layers before it, so the layers are
+calibrated in order, each with the ones before fixed, on
 the network cut after layer l. Each try is one run of the torch backend in
 float32 on the sleep's own input raster, with the sleep's own plasticity: STDP
 silences a neuron soon after it fires (the MNIST set-up of the ICLR paper: one
@@ -21,6 +22,7 @@ steps; 1e-5 already costs 12 points of clean accuracy, and calibrating the
 deeper layers too destroys it); the SRC MNIST CNN fires at ``[0.004, 0.002]``
 with the paper's thresholds, and ``[0.01]`` destroys it.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,7 +55,7 @@ class Calibration:
     seconds: float
     achieved_rates: tuple[float, ...] | None = None
 
-    def with_achieved(self, recording: SleepRecording, network: SpikingNetwork) -> "Calibration":
+    def with_achieved(self, recording: SleepRecording, network: SpikingNetwork) -> Calibration:
         fractions = recording.firing_fraction()
         return replace(self, achieved_rates=tuple(float(fractions[i + 1]) for i in weight_layer_indices(network)))
 
@@ -63,29 +65,43 @@ class Calibration:
         rows = []
         for k, index in enumerate(weight_layer_indices(network)):
             achieved = self.achieved_rates[k] if self.achieved_rates is not None else None
-            rows.append({"layer": names[index + 1], "target_rate": self.targets[k], "threshold": self.thresholds[k],
-                         "search_rate": self.search_rates[k], "achieved_rate": achieved, "tries": self.tries[k],
-                         "achieved_over_target": None if achieved is None or not self.targets[k]
-                         else achieved / self.targets[k]})
+            rows.append(
+                {
+                    "layer": names[index + 1],
+                    "target_rate": self.targets[k],
+                    "threshold": self.thresholds[k],
+                    "search_rate": self.search_rates[k],
+                    "achieved_rate": achieved,
+                    "tries": self.tries[k],
+                    "achieved_over_target": None
+                    if achieved is None or not self.targets[k]
+                    else achieved / self.targets[k],
+                }
+            )
         return rows
 
     def summary(self, network: SpikingNetwork) -> str:
         """A table of targets, thresholds found and rates achieved, for the log."""
-        lines = [f"rate calibration: {sum(self.tries)} search runs in {self.seconds:.1f} s",
-                 f"{'layer':<10}{'target':>10}{'threshold':>12}{'search':>10}{'achieved':>10}{'/ target':>10}"]
+        lines = [
+            f"rate calibration: {sum(self.tries)} search runs in {self.seconds:.1f} s",
+            f"{'layer':<10}{'target':>10}{'threshold':>12}{'search':>10}{'achieved':>10}{'/ target':>10}",
+        ]
         for row in self.report(network):
             ratio = "kept" if row["achieved_over_target"] is None else f"{row['achieved_over_target']:.2f}"
             achieved = "" if row["achieved_rate"] is None else f"{row['achieved_rate']:.3g}"
-            lines.append(f"{row['layer']:<10}{row['target_rate']:>10.3g}{row['threshold']:>12.5g}"
-                         f"{row['search_rate']:>10.3g}{achieved:>10}{ratio:>10}")
+            lines.append(
+                f"{row['layer']:<10}{row['target_rate']:>10.3g}{row['threshold']:>12.5g}"
+                f"{row['search_rate']:>10.3g}{achieved:>10}{ratio:>10}"
+            )
         return "\n".join(lines)
 
     def applied_to(self, config):
         """``config`` (an experiment config) as it reproduces this sleep: the chosen thresholds, no targets."""
         from bio_sleep.config import with_overrides
 
-        return with_overrides(config, {"sleep": {"thresholds": list(self.thresholds), "target_rates": None}},
-                              "calibrated thresholds")
+        return with_overrides(
+            config, {"sleep": {"thresholds": list(self.thresholds), "target_rates": None}}, "calibrated thresholds"
+        )
 
 
 def weight_layer_indices(network: SpikingNetwork) -> list[int]:
@@ -94,17 +110,17 @@ def weight_layer_indices(network: SpikingNetwork) -> list[int]:
 
 
 def _targets(config, n_layers: int) -> tuple[float, ...]:
-    targets = list(config.target_rates)   # SleepConfig checked: one value, or one per threshold
+    targets = list(config.target_rates)  # SleepConfig checked: one value, or one per threshold
     return tuple(float(t) for t in (targets * n_layers if len(targets) == 1 else targets))
 
 
 def _cut(network: SpikingNetwork, last: int, thresholds: list[float]) -> SpikingNetwork:
     """The network up to and including layer ``last``, with ``thresholds`` on its weight layers."""
-    layer_thresholds = list(network.thresholds[:last + 1])
-    for k, index in enumerate(weight_layer_indices(network)[:len(thresholds)]):
+    layer_thresholds = list(network.thresholds[: last + 1])
+    for k, index in enumerate(weight_layer_indices(network)[: len(thresholds)]):
         layer_thresholds[index] = thresholds[k]
-    connections = None if network.connections is None else network.connections[:last + 1]
-    return SpikingNetwork(network.weights[:last + 1], network.alphas[:last + 1], tuple(layer_thresholds), connections)
+    connections = None if network.connections is None else network.connections[: last + 1]
+    return SpikingNetwork(network.weights[: last + 1], network.alphas[: last + 1], tuple(layer_thresholds), connections)
 
 
 class _Search:
@@ -125,6 +141,7 @@ class _Search:
     def best(self) -> tuple[float, float]:
         def miss(item):
             return abs(math.log(item[1] / self.target)) if item[1] > 0 else math.inf
+
         return min(self.tried.items(), key=miss)
 
     def split(self, low: float, high: float) -> float:
@@ -152,7 +169,7 @@ class _Search:
                 low, high = (threshold, None) if rate > self.target else (low, threshold)
         else:
             low, high = None, threshold
-            floor = self.start / BRACKET_FACTOR ** BRACKET_STEPS
+            floor = self.start / BRACKET_FACTOR**BRACKET_STEPS
             while low is None:
                 threshold /= BRACKET_FACTOR
                 if threshold < floor:
@@ -160,8 +177,9 @@ class _Search:
                     raise BioSleepError(
                         f"sleep.target_rates: {self.name} cannot reach {self.target:.3g} spikes per neuron per step; "
                         f"it reaches at most {most:.3g} even at threshold {min(self.tried):.3g} (start / "
-                        f"{BRACKET_FACTOR ** BRACKET_STEPS:.0f}): no input drives it harder. Lower its target, "
-                        "or raise alpha_scale, the input rate (max_rate) or lower dec")
+                        f"{BRACKET_FACTOR**BRACKET_STEPS:.0f}): no input drives it harder. Lower its target, "
+                        "or raise alpha_scale, the input rate (max_rate) or lower dec"
+                    )
                 rate = self.measure(threshold)
                 if self.hit(rate):
                     return threshold, rate
@@ -177,7 +195,8 @@ class _Search:
             f"sleep.target_rates: no threshold of {self.name} gives {self.target:.3g} spikes per neuron per step "
             f"within {self.tolerance:.0%} after {len(self.tried)} tries; the closest is {rate:.3g} at threshold "
             f"{threshold:.6g}. The rate jumps there (too few spikes to resolve it, or STDP switches the layer off): "
-            "lengthen calibration_steps, widen calibration_tolerance or choose another target")
+            "lengthen calibration_steps, widen calibration_tolerance or choose another target"
+        )
 
 
 def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, config) -> Calibration:
@@ -192,16 +211,25 @@ def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarr
     from bio_sleep.config import config_from_dict
 
     # Replaced whole, not merged: the cut networks may lack layers whose potentials the sleep records.
-    search_config = config_from_dict({**config.model_dump(), "backend": "torch", "torch_dtype": "float32",
-                                      "record_spike_trains": False, "record_potentials": {}},
-                                     "calibration runs", type(config))
-    fewest = 2.0 / config.calibration_tolerance   # spikes that resolve a rate to the tolerance
+    search_config = config_from_dict(
+        {
+            **config.model_dump(),
+            "backend": "torch",
+            "torch_dtype": "float32",
+            "record_spike_trains": False,
+            "record_potentials": {},
+        },
+        "calibration runs",
+        type(config),
+    )
+    fewest = 2.0 / config.calibration_tolerance  # spikes that resolve a rate to the tolerance
     for target, index in zip(targets, indices):
         if 0 < target * network.sizes[index + 1] * steps < fewest:
             raise BioSleepError(
                 f"sleep.target_rates: {target:.3g} spikes per neuron per step in {names[index + 1]} "
                 f"({network.sizes[index + 1]} neurons) is fewer than {fewest:.0f} spikes in {steps} steps, too few "
-                "to measure to calibration_tolerance; raise the target or lengthen the sleep (steps, calibration_steps)")
+                "to measure to calibration_tolerance; raise the target or lengthen the sleep (steps, calibration_steps)"
+            )
     thresholds, search_rates, tries = [], [], []
     for k, index in enumerate(indices):
         name = names[index + 1]
@@ -212,7 +240,7 @@ def calibrate(network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarr
             return float(recording.firing_fraction()[index + 1])
 
         search = _Search(rate_at, float(network.thresholds[index]), targets[k], config.calibration_tolerance, name)
-        if targets[k] == 0:   # not calibrated: the configured threshold, its rate measured once
+        if targets[k] == 0:  # not calibrated: the configured threshold, its rate measured once
             threshold, rate = search.start, search.measure(search.start)
         else:
             threshold, rate = search.run()

@@ -20,6 +20,7 @@ raster, both produce bit-identical weights and spikes. float32 and other
 devices are for speed. Convolutions and pooling (``reference_conv``) keep
 the same promise, shared-kernel accumulation included.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,13 +50,13 @@ class StepParameters(NamedTuple):
 
     alphas: tuple[torch.Tensor, ...]
     thresholds: tuple[torch.Tensor, ...]
-    decays: tuple[torch.Tensor, ...]           # each connection kind's membrane decay
-    resets: tuple                              # each layer's reset, from RESETS
+    decays: tuple[torch.Tensor, ...]  # each connection kind's membrane decay
+    resets: tuple  # each layer's reset, from RESETS
     plastic: tuple[bool, ...]
     dynamics: SleepDynamics
     change: tuple[torch.Tensor, torch.Tensor]  # inc and -dec
-    factor_scale: torch.Tensor                 # -1 / width of the weight factor's sigmoid
-    ones: torch.Tensor                         # as many ones as the widest layer has neurons
+    factor_scale: torch.Tensor  # -1 / width of the weight factor's sigmoid
+    ones: torch.Tensor  # as many ones as the widest layer has neurons
 
 
 def _weight_factor(block: torch.Tensor) -> torch.Tensor:
@@ -64,8 +65,15 @@ def _weight_factor(block: torch.Tensor) -> torch.Tensor:
     return 2.0 * torch.sigmoid(block * (-1.0 / FACTOR_WIDTH))
 
 
-def _integrate(v: torch.Tensor, weights: torch.Tensor, pre_index: torch.Tensor, decay: torch.Tensor,
-               alpha: torch.Tensor, row_starts: torch.Tensor, ones: torch.Tensor) -> None:
+def _integrate(
+    v: torch.Tensor,
+    weights: torch.Tensor,
+    pre_index: torch.Tensor,
+    decay: torch.Tensor,
+    alpha: torch.Tensor,
+    row_starts: torch.Tensor,
+    ones: torch.Tensor,
+) -> None:
     """v <- decay * v + alpha * (summed weights of the spiking inputs ``pre_index``), in place."""
     if not pre_index.numel():
         v.mul_(decay)
@@ -77,7 +85,7 @@ def _integrate(v: torch.Tensor, weights: torch.Tensor, pre_index: torch.Tensor, 
         v.mul_(decay).add_(columns.cumsum(1)[:, -1] * alpha)
     else:
         columns = weights.index_select(1, pre_index)
-        torch.addmv(v, columns, ones[:len(pre_index)], beta=decay, alpha=alpha, out=v)
+        torch.addmv(v, columns, ones[: len(pre_index)], beta=decay, alpha=alpha, out=v)
 
 
 def _stdp(weights: torch.Tensor, pre_spiked: torch.Tensor, post_index: torch.Tensor, params: StepParameters) -> None:
@@ -154,15 +162,16 @@ def _reset_to_zero(v: torch.Tensor, spiked: torch.Tensor) -> None:
 
 
 def _reset_by_subtraction(v: torch.Tensor, spiked: torch.Tensor) -> None:
-    v.sub_(spiked.to(v.dtype))   # v - 1 where spiked; v - 0.0 elsewhere leaves v's bits unchanged
+    v.sub_(spiked.to(v.dtype))  # v - 1 where spiked; v - 0.0 elsewhere leaves v's bits unchanged
 
 
 # Each reset of equations.neurons.RESETS.
 RESETS = {"zero": _reset_to_zero, "subtract": _reset_by_subtraction}
 
 
-def sleep_step(input_spikes: torch.Tensor, state: SleepState, params: StepParameters,
-               out: list[torch.Tensor] | None = None) -> list[torch.Tensor]:
+def sleep_step(
+    input_spikes: torch.Tensor, state: SleepState, params: StepParameters, out: list[torch.Tensor] | None = None
+) -> list[torch.Tensor]:
     """Advance every layer by one step, in layer order; update ``state`` in place; return each layer's spikes.
 
         v <- decay * v + alpha * (sum of weights of spiking inputs)
@@ -193,8 +202,9 @@ def _fire(v: torch.Tensor, threshold: torch.Tensor, dynamics: SleepDynamics, out
     return torch.gt(v, threshold, out=out)
 
 
-def _initial_state(network: SpikingNetwork, dynamics: SleepDynamics, plastic, dtype, device
-                   ) -> tuple[SleepState, StepParameters]:
+def _initial_state(
+    network: SpikingNetwork, dynamics: SleepDynamics, plastic, dtype, device
+) -> tuple[SleepState, StepParameters]:
     """The state at rest and the step's parameters."""
     layers = [LAYERS[c.kind](c, w, dtype, device) for c, w in zip(network.connections, network.weights)]
 
@@ -202,29 +212,44 @@ def _initial_state(network: SpikingNetwork, dynamics: SleepDynamics, plastic, dt
         return tuple(torch.tensor(value, dtype=dtype, device=device) for value in values)
 
     state = SleepState([torch.zeros(n, dtype=dtype, device=device) for n in network.sizes[1:]], layers)
-    params = StepParameters(scalars(network.alphas), scalars(network.thresholds),
-                            scalars(c.membrane_decay(dynamics.decay) for c in network.connections),
-                            tuple(RESETS[c.reset] for c in network.connections), plastic, dynamics,
-                            scalars((dynamics.inc, -dynamics.dec)),
-                            torch.tensor(-1.0 / FACTOR_WIDTH, dtype=dtype, device=device),
-                            torch.ones(max(network.sizes), dtype=dtype, device=device))
+    params = StepParameters(
+        scalars(network.alphas),
+        scalars(network.thresholds),
+        scalars(c.membrane_decay(dynamics.decay) for c in network.connections),
+        tuple(RESETS[c.reset] for c in network.connections),
+        plastic,
+        dynamics,
+        scalars((dynamics.inc, -dynamics.dec)),
+        torch.tensor(-1.0 / FACTOR_WIDTH, dtype=dtype, device=device),
+        torch.ones(max(network.sizes), dtype=dtype, device=device),
+    )
     return state, params
 
 
 def _final_weights(network: SpikingNetwork, layers: list) -> list[np.ndarray | None]:
-    return [c.weights_from_flat(layer.weights.to(torch.float64).cpu().numpy())
-            for c, layer in zip(network.connections, layers)]
+    return [
+        c.weights_from_flat(layer.weights.to(torch.float64).cpu().numpy())
+        for c, layer in zip(network.connections, layers)
+    ]
 
 
 # Steps simulated between two summaries of the recorded spikes.
 _CHUNK_STEPS = 1000
 
 
-def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster: np.ndarray, *,
-                  dt: float = 0.001, plastic=None, record_trains: bool = False, record_potentials=None,
-                  device: str = "cpu",
-                  dtype=torch.float64,
-                  progress: bool = True) -> tuple[SpikingNetwork, SleepRecording]:
+def run_reference(
+    network: SpikingNetwork,
+    dynamics: SleepDynamics,
+    input_raster: np.ndarray,
+    *,
+    dt: float = 0.001,
+    plastic=None,
+    record_trains: bool = False,
+    record_potentials=None,
+    device: str = "cpu",
+    dtype=torch.float64,
+    progress: bool = True,
+) -> tuple[SpikingNetwork, SleepRecording]:
     """Run sleep on ``input_raster`` (bool, steps x n_inputs); return the slept network and the recording.
 
     ``record_potentials`` gives, per layer after the input, the neurons whose membrane potential is recorded.
@@ -236,13 +261,18 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
     per_step = torch.zeros(len(sizes), steps, dtype=torch.int64, device=device)
     counts = [torch.zeros(n, dtype=torch.int64, device=device) for n in sizes]
     trains = [[] for _ in sizes] if record_trains else None
-    watched = {layer: torch.as_tensor(indices, dtype=torch.int64, device=device)
-               for layer, indices in enumerate(record_potentials or (), start=1) if len(indices)}
-    potentials = {layer: torch.empty(steps, len(indices), dtype=dtype, device=device) for layer, indices in watched.items()}
+    watched = {
+        layer: torch.as_tensor(indices, dtype=torch.int64, device=device)
+        for layer, indices in enumerate(record_potentials or (), start=1)
+        if len(indices)
+    }
+    potentials = {
+        layer: torch.empty(steps, len(indices), dtype=dtype, device=device) for layer, indices in watched.items()
+    }
     raster = torch.from_numpy(np.ascontiguousarray(input_raster))
     with tqdm(total=steps, desc="sleep (torch)", disable=not progress, leave=False, mininterval=0.5) as bar:
         for start in range(0, steps, _CHUNK_STEPS):
-            chunk = raster[start:start + _CHUNK_STEPS].to(device)
+            chunk = raster[start : start + _CHUNK_STEPS].to(device)
             # Each layer's spikes of the chunk (steps x neurons), summarised once the chunk is done.
             layer_spikes = [chunk] + [torch.empty(len(chunk), n, dtype=torch.bool, device=device) for n in sizes[1:]]
             for offset in range(len(chunk)):
@@ -250,8 +280,8 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
                 for layer, indices in watched.items():
                     potentials[layer][start + offset] = state.potentials[layer - 1][indices]
             for layer, spiked in enumerate(layer_spikes):
-                as_bytes = spiked.view(torch.uint8)   # sums of bytes skip a bool -> int64 copy of the chunk
-                per_step[layer, start:start + len(chunk)] = as_bytes.sum(1)
+                as_bytes = spiked.view(torch.uint8)  # sums of bytes skip a bool -> int64 copy of the chunk
+                per_step[layer, start : start + len(chunk)] = as_bytes.sum(1)
                 counts[layer] += as_bytes.sum(0)
                 if trains is not None:
                     step_index, unit = spiked.nonzero().unbind(1)
@@ -259,9 +289,18 @@ def run_reference(network: SpikingNetwork, dynamics: SleepDynamics, input_raster
             bar.update(len(chunk))
     if trains is not None:
         trains = [tuple(torch.cat(part).cpu().numpy().astype(np.int64) for part in zip(*layer)) for layer in trains]
-    recording = SleepRecording(sizes, dt, per_step.cpu().numpy(), [c.cpu().numpy() for c in counts], trains,
-                               {layer: (watched[layer].cpu().numpy(), values.to(torch.float64).cpu().numpy())
-                                for layer, values in potentials.items()} or None)
+    recording = SleepRecording(
+        sizes,
+        dt,
+        per_step.cpu().numpy(),
+        [c.cpu().numpy() for c in counts],
+        trains,
+        {
+            layer: (watched[layer].cpu().numpy(), values.to(torch.float64).cpu().numpy())
+            for layer, values in potentials.items()
+        }
+        or None,
+    )
     slept = network.with_weights(_final_weights(network, state.layers))
     return slept, recording
 
@@ -272,10 +311,20 @@ class TorchSimulator:
 
     dtype: torch.dtype = torch.float64
     device: str = "cpu"
-    compile_seconds: float = 0.0   # nothing to build
+    compile_seconds: float = 0.0  # nothing to build
 
-    def run(self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan,
-            progress: bool = True) -> tuple[SpikingNetwork, SleepRecording]:
-        return run_reference(network, dynamics, raster, dt=plan.dt, plastic=plan.plastic,
-                             record_trains=plan.record_trains, record_potentials=plan.record_potentials,
-                             device=self.device, dtype=self.dtype, progress=progress)
+    def run(
+        self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan, progress: bool = True
+    ) -> tuple[SpikingNetwork, SleepRecording]:
+        return run_reference(
+            network,
+            dynamics,
+            raster,
+            dt=plan.dt,
+            plastic=plan.plastic,
+            record_trains=plan.record_trains,
+            record_potentials=plan.record_potentials,
+            device=self.device,
+            dtype=self.dtype,
+            progress=progress,
+        )

@@ -22,6 +22,7 @@ unit fires on any count above 0), and the weight gradient of a convolution
 (``conv2d_weight``) for the summed pair counts, the same quantities summed in
 another order.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -34,9 +35,9 @@ from bio_sleep.converters.spiking_network import Conv, Pool, SleepDynamics
 
 
 class Gather(NamedTuple):
-    pre: torch.Tensor        # (n_post, fan_in) presynaptic unit of each connection
+    pre: torch.Tensor  # (n_post, fan_in) presynaptic unit of each connection
     parameter: torch.Tensor  # (n_post, fan_in) kernel element it reads (flat index)
-    channels: int            # output channels (kernel rows)
+    channels: int  # output channels (kernel rows)
     connection: Conv | Pool  # shapes, for the fast path
 
 
@@ -68,8 +69,14 @@ def gather_impulse(pre_spiked: torch.Tensor, gather: Gather, kernel: torch.Tenso
     return contributions.cumsum(1)[:, -1]
 
 
-def shared_stdp(kernel: torch.Tensor, pre_spiked: torch.Tensor, post_spiked: torch.Tensor, gather: Gather,
-                dynamics: SleepDynamics, weight_factor) -> None:
+def shared_stdp(
+    kernel: torch.Tensor,
+    pre_spiked: torch.Tensor,
+    post_spiked: torch.Tensor,
+    gather: Gather,
+    dynamics: SleepDynamics,
+    weight_factor,
+) -> None:
     """kernel (channels x fan_in) += the summed inc / -dec of every synapse of every spiking unit; in place."""
     fan_in = kernel.shape[1]
     if not exact_order(kernel):
@@ -80,17 +87,17 @@ def shared_stdp(kernel: torch.Tensor, pre_spiked: torch.Tensor, post_spiked: tor
         post_alone = conv2d_weight(1 - pre_map, conv.kernel_shape, post_map).reshape(kernel.shape)
         change = dynamics.inc * together - dynamics.dec * post_alone
         if dynamics.stdp_rule == "weight_dependent":
-            change = change * weight_factor(kernel)   # f depends on the kernel element only
+            change = change * weight_factor(kernel)  # f depends on the kernel element only
         kernel.add_(change)
         return
-    pre = pre_spiked[gather.pre]                                      # (n_post, fan_in)
+    pre = pre_spiked[gather.pre]  # (n_post, fan_in)
     if dynamics.stdp_rule == "weight_dependent":
         factor = weight_factor(kernel).reshape(-1)[gather.parameter]
         change = torch.where(pre, dynamics.inc * factor, -(dynamics.dec * factor))
     else:
         change = torch.where(pre, kernel.new_tensor(dynamics.inc), kernel.new_tensor(-dynamics.dec)).expand(pre.shape)
     change = torch.where(post_spiked[:, None], change, kernel.new_zeros(()))
-    per_channel = change.reshape(gather.channels, -1, fan_in)         # (channels, units per channel, fan_in)
+    per_channel = change.reshape(gather.channels, -1, fan_in)  # (channels, units per channel, fan_in)
     start = kernel.new_zeros(gather.channels, 1, fan_in)
     summed = torch.cat([start, per_channel], dim=1).cumsum(1)[:, -1]
     kernel.add_(summed)

@@ -1,4 +1,5 @@
 """Sleep a trained torch model: convert, simulate on the chosen backend, convert back."""
+
 from __future__ import annotations
 
 import time
@@ -26,7 +27,7 @@ class SleepResult:
     recording: SleepRecording
     simulate_seconds: float
     compile_seconds: float
-    calibration: Calibration | None = None     # thresholds found for sleep.target_rates
+    calibration: Calibration | None = None  # thresholds found for sleep.target_rates
 
 
 def dynamics_from(config) -> SleepDynamics:
@@ -43,14 +44,19 @@ def watched_neurons(config, n_weight_layers: int) -> tuple[tuple[int, ...], ...]
     return tuple(tuple(config.record_potentials.get(name, ())) for name in names)
 
 
-def simulate(network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *, plastic=None,
-             progress: bool = True) -> tuple[SpikingNetwork, SleepRecording, float]:
+def simulate(
+    network: SpikingNetwork, dynamics: SleepDynamics, raster, config, *, plastic=None, progress: bool = True
+) -> tuple[SpikingNetwork, SleepRecording, float]:
     """Run one sleep on the backend ``config`` chooses; returns (slept network, recording, compile seconds).
 
     By default every dense layer is plastic; in a network with convolutions only the convolutions are.
     """
-    plan = BuildPlan(tuple(plastic) if plastic is not None else network.default_plasticity(), config.dt,
-                     config.record_spike_trains, watched_neurons(config, len(network.weights)))
+    plan = BuildPlan(
+        tuple(plastic) if plastic is not None else network.default_plasticity(),
+        config.dt,
+        config.record_spike_trains,
+        watched_neurons(config, len(network.weights)),
+    )
     simulator = simulator_for(config)
     slept, recording = simulator.run(network, dynamics, raster, plan, progress=progress)
     return slept, recording, simulator.compile_seconds
@@ -70,14 +76,17 @@ def training_inputs(x_train, image_shape=None) -> tuple[torch.Tensor, tuple[int,
     if x.ndim > 2:
         shape = tuple(x.shape[1:]) if x.ndim == 4 else (1, *x.shape[1:])
         if image_shape is not None and tuple(image_shape) != shape:
-            raise BioSleepError(f"image_shape {tuple(image_shape)} does not match the inputs' shape {shape}; "
-                                "leave image_shape out, it is read from the inputs")
+            raise BioSleepError(
+                f"image_shape {tuple(image_shape)} does not match the inputs' shape {shape}; "
+                "leave image_shape out, it is read from the inputs"
+            )
         image_shape = shape
     return x, (tuple(image_shape) if image_shape is not None else None)
 
 
-def sleep_model(model: nn.Module, x_train, config, *, seed: int = 0, image_shape=None,
-                progress: bool = True) -> SleepResult:
+def sleep_model(
+    model: nn.Module, x_train, config, *, seed: int = 0, image_shape=None, progress: bool = True
+) -> SleepResult:
     """Give ``model`` a sleep phase as ``config`` (a SleepConfig) describes; the model itself is untouched.
 
     ``model`` is an ``nn.Sequential`` or any module whose forward is a chain of supported layers
@@ -87,14 +96,22 @@ def sleep_model(model: nn.Module, x_train, config, *, seed: int = 0, image_shape
     """
     x_train, image_shape = training_inputs(x_train, image_shape)
     chain = as_sequential(model)
-    x_normalise = x_train[:config.normalisation_samples]   # in the shape the model takes
+    x_normalise = x_train[: config.normalisation_samples]  # in the shape the model takes
     if any(isinstance(m, nn.Conv2d) for m in chain.modules()):
-        network = cnn_to_spiking_network(chain, x_normalise, config.thresholds, config.alpha_scale,
-                                         config.normalisation, image_shape)
+        network = cnn_to_spiking_network(
+            chain, x_normalise, config.thresholds, config.alpha_scale, config.normalisation, image_shape
+        )
     else:
         network = to_spiking_network(chain, x_normalise, config.thresholds, config.alpha_scale, config.normalisation)
-    raster = draw_input_spikes(x_train.reshape(len(x_train), -1).numpy(), config.steps, probability_scale(config.max_rate, config.dt, config.spike_probability),
-                               config.input_mode, seed=seed, image_shape=image_shape, mask_size=config.mask_size)
+    raster = draw_input_spikes(
+        x_train.reshape(len(x_train), -1).numpy(),
+        config.steps,
+        probability_scale(config.max_rate, config.dt, config.spike_probability),
+        config.input_mode,
+        seed=seed,
+        image_shape=image_shape,
+        mask_size=config.mask_size,
+    )
     calibration = calibrate(network, dynamics_from(config), raster, config) if config.target_rates else None
     network = calibrated_network(network, calibration) if calibration else network
     start = time.perf_counter()
@@ -104,8 +121,17 @@ def sleep_model(model: nn.Module, x_train, config, *, seed: int = 0, image_shape
     # As in training: a diverged result is an error, never a saved model with infinite weights.
     diverged = [name for name, values in slept_model.state_dict().items() if not torch.isfinite(values).all()]
     if diverged:
-        raise BioSleepError(f"sleep drove the weights {diverged} to infinity or NaN (inc = {config.inc:g}, "
-                            f"dec = {config.dec:g}, {config.steps} steps): lower sleep.inc and sleep.dec or shorten "
-                            "sleep.steps")
-    return SleepResult(slept_model, network, slept, recording, seconds, compile_seconds,
-                       calibration and calibration.with_achieved(recording, network))
+        raise BioSleepError(
+            f"sleep drove the weights {diverged} to infinity or NaN (inc = {config.inc:g}, "
+            f"dec = {config.dec:g}, {config.steps} steps): lower sleep.inc and sleep.dec or shorten "
+            "sleep.steps"
+        )
+    return SleepResult(
+        slept_model,
+        network,
+        slept,
+        recording,
+        seconds,
+        compile_seconds,
+        calibration and calibration.with_achieved(recording, network),
+    )

@@ -6,6 +6,7 @@ and ``compile_seconds`` (what its last run paid to build): ``TorchSimulator``
 (``brian2_network``). ``simulator_for`` chooses one from a SleepConfig; it is
 the only place that does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ class BuildPlan:
     plastic: tuple[bool, ...]
     dt: float = 0.001
     record_trains: bool = False
-    record_potentials: tuple[tuple[int, ...], ...] = ()   # per layer after the input: neurons whose v is recorded
+    record_potentials: tuple[tuple[int, ...], ...] = ()  # per layer after the input: neurons whose v is recorded
 
 
 def simulator_for(config):

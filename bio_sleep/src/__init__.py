@@ -1,11 +1,15 @@
 """Sleep Replay Consolidation for convolutional networks (the CNN paper): configs, defences, trials, figures."""
+
 from importlib import import_module
 
 # Each name is imported from its module on first use: `bio-sleep --help` reads this package's cli module,
 # and importing the whole package (torch, ART, Dask) would take seconds.
 _MODULES = {
-    "SrcExperimentConfig": "config", "load_src_config": "config", "feedforward_fitting": "defences",
-    "distorted_training_set": "defences", "gradient_expansion": "defences",
+    "SrcExperimentConfig": "config",
+    "load_src_config": "config",
+    "feedforward_fitting": "defences",
+    "distorted_training_set": "defences",
+    "gradient_expansion": "defences",
 }
 __all__ = list(_MODULES)
 

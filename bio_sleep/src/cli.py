@@ -1,11 +1,14 @@
 """`bio-sleep src <config.toml>`: run an SRC reproduction (Figure 2 / 3 of the CNN paper)."""
+
 from __future__ import annotations
 
 from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("src", help="Sleep Replay Consolidation on a CNN: train, sleep, FFF, baselines, figures")
+    parser = subparsers.add_parser(
+        "src", help="Sleep Replay Consolidation on a CNN: train, sleep, FFF, baselines, figures"
+    )
     parser.add_argument("config", help="an SRC experiment TOML, e.g. experiments/src_mnist_figure2.toml")
     add_set(parser, "sleep.alpha_scale=2.0")
     parser.add_argument("--trials", type=int, help="override the number of trials (seeds)")
@@ -13,16 +16,29 @@ def add_parser(subparsers) -> None:
     add_data_root(parser)
     add_out(parser, "where the run folder <out>/<name> is created (overrides output_dir)")
     add_quiet(parser)
-    parser.set_defaults(handler=_run, uses_brian2=True,
-                        kept="interrupted; finished trials are kept in the run folder: rerun the command to resume")
+    parser.set_defaults(
+        handler=_run,
+        uses_brian2=True,
+        kept="interrupted; finished trials are kept in the run folder: rerun the command to resume",
+    )
 
 
 def _run(args) -> int:
     from bio_sleep.src.config import load_src_config
     from bio_sleep.src.experiment import run_src_experiment
 
-    config = load_src_config(args.config, overrides_of(args, {"trials": args.trials, "training.epochs": args.epochs,
-                                                              "data.root": args.data_root, "output_dir": args.out}))
+    config = load_src_config(
+        args.config,
+        overrides_of(
+            args,
+            {
+                "trials": args.trials,
+                "training.epochs": args.epochs,
+                "data.root": args.data_root,
+                "output_dir": args.out,
+            },
+        ),
+    )
     folder = run_src_experiment(config, progress=not args.quiet)
     print(f"results in {folder}")
     return 0

@@ -1,4 +1,5 @@
 """The SRC experiment config: the core sections plus CNN, FFF, fine-tuning and Gradient Expansion sections."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,12 @@ class ImageDataConfig(DataConfig):
 
 
 # The whole-number sizes of each layer type: a TOML layer table is free-form, so they are checked here.
-LAYER_SIZES = {"conv": ("out_channels", "kernel_size"), "linear": ("out_features",), "maxpool": ("size",),
-               "avgpool": ("size",)}
+LAYER_SIZES = {
+    "conv": ("out_channels", "kernel_size"),
+    "linear": ("out_features",),
+    "maxpool": ("size",),
+    "avgpool": ("size",),
+}
 
 
 class CnnModelConfig(_Section):
@@ -45,8 +50,10 @@ class CnnModelConfig(_Section):
             for key in LAYER_SIZES.get(spec.get("type"), ()):
                 value = spec.get(key, 2 if key == "size" else None)
                 if type(value) is not int or value < 1:
-                    raise ValueError(f"model layer {index} ({spec['type']}): {key} = {value!r} must be a whole number "
-                                     f">= 1 (kernels and windows are square: kernel_size = 3, not [3, 3])")
+                    raise ValueError(
+                        f"model layer {index} ({spec['type']}): {key} = {value!r} must be a whole number "
+                        f">= 1 (kernels and windows are square: kernel_size = 3, not [3, 3])"
+                    )
             p = spec.get("p", 0.5)
             if spec.get("type") == "dropout" and not (type(p) in (int, float) and 0 <= p < 1):
                 raise ValueError(f"model layer {index} (dropout): p = {p!r} must be a number in [0, 1)")
@@ -71,7 +78,8 @@ class FineTuneConfig(_Section):
     epochs: int = Field(10, ge=0)
     learning_rate: float = Field(0.05, gt=0)
     levels: dict[str, Levels] = Field(
-        description="Per distortion, the levels of its distorted copies (six in the paper).")
+        description="Per distortion, the levels of its distorted copies (six in the paper)."
+    )
 
 
 class GradientExpansionConfig(_Section):
@@ -93,7 +101,10 @@ class SrcExperimentConfig(_Section):
     trials: int = Field(10, ge=1)
     output_dir: str = "runs"
     models: list[Literal["baseline", "src", "src_fff", "grad_exp", "grad_exp_fff", "finetune", "finetune_all"]] = [
-        "baseline", "src", "src_fff"]
+        "baseline",
+        "src",
+        "src_fff",
+    ]
     data: ImageDataConfig
     model: CnnModelConfig
     training: TrainingConfig
@@ -118,8 +129,10 @@ class SrcExperimentConfig(_Section):
         if self.gradient_expansion is not None and any(len(a) != n_conv for a in self.gradient_expansion.alphas):
             raise ValueError(f"every gradient_expansion.alphas row needs {n_conv} values, one per conv layer")
         if len(self.sleep.thresholds) < n_conv:
-            raise ValueError(f"sleep.thresholds has {len(self.sleep.thresholds)} values for {n_conv} conv layers; "
-                             "give one per simulated weight layer, the conv layers at least")
+            raise ValueError(
+                f"sleep.thresholds has {len(self.sleep.thresholds)} values for {n_conv} conv layers; "
+                "give one per simulated weight layer, the conv layers at least"
+            )
         return self
 
 

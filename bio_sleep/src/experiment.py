@@ -1,4 +1,5 @@
 """Run an SRC reproduction over its trials into one output folder; finished trials survive interruption."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,11 @@ def run_src_experiment(config, progress: bool = True) -> Path:
                 folder.write_netcdf(name, results)
             trials.append(results)
         combined = xr.concat(trials, dim="trial", combine_attrs="drop")
-        combined.attrs.update(name=config.name, dataset=config.data.dataset,
-                              timings=json.dumps([dict(t.attrs) for t in trials], default=lambda v: v.item()))
+        combined.attrs.update(
+            name=config.name,
+            dataset=config.data.dataset,
+            timings=json.dumps([dict(t.attrs) for t in trials], default=lambda v: v.item()),
+        )
         folder.write_netcdf("results.nc", combined)
         folder.write("figure2.png", lambda p: plot_figure2(combined, p))
         folder.write("figure3.png", lambda p: plot_figure3(combined, p))

@@ -1,14 +1,15 @@
 """One SRC trial (one seed): train the baseline, derive every compared model, evaluate them on the sweeps."""
+
 from __future__ import annotations
 
 import time
 
 import xarray as xr
 
+from bio_sleep.defences import fine_tune
 from bio_sleep.evaluation.sweeps import accuracy_sweep
 from bio_sleep.models.from_config import train_control
 from bio_sleep.sleep.run import sleep_model
-from bio_sleep.defences import fine_tune
 from bio_sleep.src.defences import distorted_training_set, feedforward_fitting, gradient_expansion
 
 
@@ -23,12 +24,20 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
     timings["train_seconds"] = time.perf_counter() - start
     models = {"baseline": baseline}
     wanted = set(config.models)
-    fit = dict(epochs=config.fff.epochs, learning_rate=config.fff.learning_rate, training=config.training,
-               seed=seed, progress=progress)
+    fit = dict(
+        epochs=config.fff.epochs,
+        learning_rate=config.fff.learning_rate,
+        training=config.training,
+        seed=seed,
+        progress=progress,
+    )
     if wanted & {"src", "src_fff"}:
         slept = sleep_model(baseline, data.x_train, config.sleep, seed=seed, image_shape=shape, progress=progress)
-        timings.update(sleep_seconds=slept.simulate_seconds, compile_seconds=slept.compile_seconds,
-                       sleep_spikes=[int(s) for s in slept.recording.spikes_per_step.sum(axis=1)])
+        timings.update(
+            sleep_seconds=slept.simulate_seconds,
+            compile_seconds=slept.compile_seconds,
+            sleep_spikes=[int(s) for s in slept.recording.spikes_per_step.sum(axis=1)],
+        )
         models["src"] = slept.model
         if "src_fff" in wanted:
             models["src_fff"] = feedforward_fitting(slept.model, data.x_train, data.y_train, **fit)
@@ -42,18 +51,37 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
         """The baseline fine-tuned on clean data plus distorted copies at ``levels`` (Sec. III-C)."""
         t = config.training
         x_mixed, y_mixed = distorted_training_set(data.x_train, data.y_train, levels, seed=seed, image_shape=shape)
-        return fine_tune(baseline, x_mixed, y_mixed, epochs=config.finetune.epochs,
-                         learning_rate=config.finetune.learning_rate, momentum=t.momentum, batch_size=t.batch_size,
-                         loss=t.loss, seed=seed, progress=progress, description=f"fine-tune {'+'.join(levels)}")
+        return fine_tune(
+            baseline,
+            x_mixed,
+            y_mixed,
+            epochs=config.finetune.epochs,
+            learning_rate=config.finetune.learning_rate,
+            momentum=t.momentum,
+            batch_size=t.batch_size,
+            loss=t.loss,
+            seed=seed,
+            progress=progress,
+            description=f"fine-tune {'+'.join(levels)}",
+        )
 
     if "finetune" in wanted:
         for name, levels in config.finetune.levels.items():
             models[f"finetune_{name}"] = tuned({name: levels})
     if "finetune_all" in wanted:
         models["finetune_all"] = tuned(config.finetune.levels)
-    models = {name: models[name] for name in models if name in wanted or name.startswith("finetune_")
-              or name == "baseline"}
-    results = accuracy_sweep(models, data.x_test, data.y_test, config.evaluation.sweeps, seed=seed, image_shape=shape,
-                             batch_size=config.evaluation.batch_size, progress=progress)
+    models = {
+        name: models[name] for name in models if name in wanted or name.startswith("finetune_") or name == "baseline"
+    }
+    results = accuracy_sweep(
+        models,
+        data.x_test,
+        data.y_test,
+        config.evaluation.sweeps,
+        seed=seed,
+        image_shape=shape,
+        batch_size=config.evaluation.batch_size,
+        progress=progress,
+    )
     timings["total_seconds"] = time.perf_counter() - start
     return results.expand_dims(trial=[trial]), timings, models

@@ -1,4 +1,5 @@
 """``bio-sleep study <study.toml> --out DIR`` and ``bio-sleep search <search.toml> --out DIR``."""
+
 from __future__ import annotations
 
 from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
@@ -10,16 +11,25 @@ def _add_common(parser) -> None:
     add_set(parser, "experiment.sleep.steps=1000 --set execution.workers=2")
     add_out(parser, "results folder (rerun with the same folder to resume)", required=True)
     add_data_root(parser, "experiment.data.root")
-    parser.add_argument("--workers", type=int, help="worker processes of the local Dask cluster (overrides "
-                                                    "execution.workers)")
-    parser.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786 "
-                                            "(overrides execution.scheduler)")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes of the local Dask cluster (overrides execution.workers)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        help="address of an existing Dask scheduler, e.g. tcp://host:8786 (overrides execution.scheduler)",
+    )
     add_quiet(parser)
 
 
 def _overrides(args) -> dict:
-    return overrides_of(args, {"experiment.data.root": args.data_root, "execution.workers": args.workers,
-                               "execution.scheduler": args.scheduler})
+    return overrides_of(
+        args,
+        {
+            "experiment.data.root": args.data_root,
+            "execution.workers": args.workers,
+            "execution.scheduler": args.scheduler,
+        },
+    )
 
 
 def add_parser(subparsers) -> None:
@@ -49,6 +59,8 @@ def run_search_command(args) -> int:
 
     search = load_search(args.config, _overrides(args))
     study = run_search(search, args.out, progress=not args.quiet)
-    print(f"best {search.objective} = {study.best_value:.4f} with {study.best_trial.params}; "
-          f"ready-to-run config: {args.out}/best_config.toml")
+    print(
+        f"best {search.objective} = {study.best_value:.4f} with {study.best_trial.params}; "
+        f"ready-to-run config: {args.out}/best_config.toml"
+    )
     return 0

@@ -9,29 +9,45 @@ Swept parameters are named as fields of ``[sleep]`` (``decay``, ``alpha_scale``,
 layer) or ``target_rates.<layer index>``; a leading ``sleep.`` is accepted. Every point is
 validated into a full experiment config before any work starts.
 """
+
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from bio_sleep.attacks.params import FGSMParams
-from bio_sleep.config import (ExperimentConfig, Levels, RunName, Seed, SleepConfig, _Section, config_from_dict,
-                              experiment_kind, load_config, merged, read_toml, with_overrides)
+from bio_sleep.config import (
+    ExperimentConfig,
+    Levels,
+    RunName,
+    Seed,
+    SleepConfig,
+    _Section,
+    config_from_dict,
+    experiment_kind,
+    load_config,
+    merged,
+    read_toml,
+    with_overrides,
+)
 from bio_sleep.errors import BioSleepError
 from bio_sleep.src.config import SrcExperimentConfig, load_src_config
 
 # Fields of SleepConfig that hold one number and may therefore be swept.
-NUMERIC_SLEEP_FIELDS = sorted(name for name, field in SleepConfig.model_fields.items() if field.annotation in (int, float))
+NUMERIC_SLEEP_FIELDS = sorted(
+    name for name, field in SleepConfig.model_fields.items() if field.annotation in (int, float)
+)
 
 
 # A study's or search's experiment: a fully connected run config or an SRC (CNN) config.
-Experiment = Annotated[Union[Annotated[ExperimentConfig, Tag("fc")], Annotated[SrcExperimentConfig, Tag("cnn")]],
-                       Discriminator(experiment_kind)]
+Experiment = Annotated[
+    Annotated[ExperimentConfig, Tag("fc")] | Annotated[SrcExperimentConfig, Tag("cnn")], Discriminator(experiment_kind)
+]
 EXPERIMENT_ADAPTER = TypeAdapter(Experiment)
 
 
@@ -55,7 +71,9 @@ class StudyEvaluation(_Section):
     """
 
     distortions: dict[str, Levels] = Field(default_factory=dict, description="distortion name -> levels")
-    split: Literal["test", "validation"] = Field("test", description="validation: the last validation_samples of the training set")
+    split: Literal["test", "validation"] = Field(
+        "test", description="validation: the last validation_samples of the training set"
+    )
     validation_samples: int = Field(0, ge=0, description="training samples held out from training and sleep")
     samples: int | None = Field(None, ge=1, description="evaluate on the first N samples of the split only")
     seed: Seed = 0
@@ -68,8 +86,10 @@ class StudyEvaluation(_Section):
         from bio_sleep.evaluation.levels import DISTORTION_NAMES
 
         if self.attack is not None and self.attack not in STUDY_ATTACKS:
-            raise ValueError(f"unknown attack '{self.attack}' in [evaluation]; studies support {list(STUDY_ATTACKS)} "
-                             "(the ICLR paper's FGSM score); leave attack unset for no attack score")
+            raise ValueError(
+                f"unknown attack '{self.attack}' in [evaluation]; studies support {list(STUDY_ATTACKS)} "
+                "(the ICLR paper's FGSM score); leave attack unset for no attack score"
+            )
         unknown = sorted(set(self.distortions) - set(DISTORTION_NAMES))
         if unknown:
             raise ValueError(f"unknown distortion(s) {unknown}; choose from {sorted(DISTORTION_NAMES)}")
@@ -95,8 +115,9 @@ class ExecutionConfig(_Section):
 class StudyConfig(_Section):
     name: RunName = "study"
     experiment: Experiment
-    grid: dict[str, Levels] = Field(default_factory=dict,
-                                    description="parameter -> values; the points are all combinations")
+    grid: dict[str, Levels] = Field(
+        default_factory=dict, description="parameter -> values; the points are all combinations"
+    )
     points: list[dict[str, float]] = Field(default_factory=list, description="or an explicit list of points")
     evaluation: StudyEvaluation = StudyEvaluation()
     execution: ExecutionConfig = ExecutionConfig()
@@ -132,7 +153,10 @@ class StudyConfig(_Section):
 
     def fingerprint(self) -> str:
         """Hash of everything that determines the results (not where they run)."""
-        content = {**self.model_dump(mode="json", exclude={"execution"}), "evaluation": self.evaluation.fingerprint_content()}
+        content = {
+            **self.model_dump(mode="json", exclude={"execution"}),
+            "evaluation": self.evaluation.fingerprint_content(),
+        }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -145,14 +169,18 @@ def check_parameter(name: str, experiment) -> None:
     field, _, index = canonical(name).partition(".")
     n_layers = len(experiment.sleep.thresholds)
     if field == "target_rates" and index and experiment.sleep.target_rates is None:
-        raise ValueError(f"'{name}' sweeps one layer's target rate: set sleep.target_rates in the experiment "
-                         "for the other layers, or sweep 'target_rates' (one rate for every layer)")
+        raise ValueError(
+            f"'{name}' sweeps one layer's target rate: set sleep.target_rates in the experiment "
+            "for the other layers, or sweep 'target_rates' (one rate for every layer)"
+        )
     if field == "thresholds" or field == "target_rates" and index:
         if not index.isdigit() or int(index) >= n_layers:
             raise ValueError(f"'{name}': name a layer's value as {field}.<0..{n_layers - 1}>")
     elif field not in NUMERIC_SLEEP_FIELDS + ["target_rates"] or index:
-        raise ValueError(f"'{name}' is not a sweepable sleep parameter; choose from "
-                         f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]} or target_rates[.<layer>]")
+        raise ValueError(
+            f"'{name}' is not a sweepable sleep parameter; choose from "
+            f"{NUMERIC_SLEEP_FIELDS + [f'thresholds.{k}' for k in range(n_layers)]} or target_rates[.<layer>]"
+        )
 
 
 def check_range(name: str, low: float, high: float, experiment) -> None:
@@ -161,8 +189,10 @@ def check_range(name: str, low: float, high: float, experiment) -> None:
         try:
             apply_point(experiment, {name: end})
         except BioSleepError as error:
-            raise ValueError(f"the range [{low:g}, {high:g}] of '{name}' reaches {end:g}, which is not a valid "
-                             f"value: {str(error).removeprefix('invalid configuration in overrides: ')}") from None
+            raise ValueError(
+                f"the range [{low:g}, {high:g}] of '{name}' reaches {end:g}, which is not a valid "
+                f"value: {str(error).removeprefix('invalid configuration in overrides: ')}"
+            ) from None
 
 
 def apply_point(experiment, point: dict[str, float]):
@@ -172,7 +202,7 @@ def apply_point(experiment, point: dict[str, float]):
         field, _, index = canonical(name).partition(".")
         if field in ("thresholds", "target_rates") and index:
             values = list(sleep[field])
-            values = values * len(sleep["thresholds"]) if len(values) == 1 else values   # one target for all
+            values = values * len(sleep["thresholds"]) if len(values) == 1 else values  # one target for all
             values[int(index)] = float(value)
             sleep[field] = values
         elif field == "target_rates":

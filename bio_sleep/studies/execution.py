@@ -1,4 +1,5 @@
 """Dask clients for studies: an embedded LocalCluster, or an existing scheduler given by address."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,15 +41,25 @@ def dask_client(execution):
             client = Client(execution.scheduler, timeout=f"{execution.connect_timeout}s")
         except (OSError, TimeoutError, ValueError) as error:
             raise BioSleepError(
-                f"no Dask scheduler answered at {execution.scheduler} within {execution.connect_timeout:g} s ({error}); "
+                f"no Dask scheduler answered at {execution.scheduler} within {execution.connect_timeout:g} s "
+                f"({error}); "
                 "check the address (e.g. tcp://host:8786) and that `dask scheduler` runs there, "
-                "or leave execution.scheduler empty to use a local cluster") from None
+                "or leave execution.scheduler empty to use a local cluster"
+            ) from None
         try:
             yield _prepared(client)
         finally:
             client.close()
         return
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    with LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=execution.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield _prepared(client)

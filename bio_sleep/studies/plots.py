@@ -1,4 +1,5 @@
 """Heatmaps and line plots of a study Dataset over any two of its parameters."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,8 @@ def _label(variable: str) -> str:
     if variable.startswith("accuracy_"):
         return f"accuracy under {distortion_name(variable.removeprefix('accuracy_'))} (%)"
     return {"fgsm_score": "FGSM score: median flipping η", "fgsm_success_rate": "FGSM success rate"}.get(
-        variable, variable.replace("_", " "))
+        variable, variable.replace("_", " ")
+    )
 
 
 def _shown(array: xr.DataArray, variable: str) -> xr.DataArray:
@@ -90,12 +92,16 @@ def plot_points_under_distortions(dataset: xr.Dataset, distortions: dict[str, li
         for point in dataset.point.values:
             cell = dataset.sel(point=point)
             label = ", ".join(f"{p} {float(cell[p]):g}" for p in parameters) or f"point {point}"
-            ax.plot([0.0, *levels], 100 * np.array([float(cell.accuracy_clean), *cell[f"accuracy_{name}"].values]),
-                    marker="o", label=f"sleep: {label}")
+            ax.plot(
+                [0.0, *levels],
+                100 * np.array([float(cell.accuracy_clean), *cell[f"accuracy_{name}"].values]),
+                marker="o",
+                label=f"sleep: {label}",
+            )
         ax.set(xlabel=distortion_axis(name), ylabel="accuracy (%)", ylim=(0, 101), title=distortion_name(name))
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    columns = max(1, min(len(labels), len(distortions)))   # one legend column per panel's width
+    columns = max(1, min(len(labels), len(distortions)))  # one legend column per panel's width
     fig.legend(handles, labels, loc="lower center", ncol=columns, fontsize=7, frameon=False)
     rows = -(-len(labels) // columns)
     return save_figure(fig, path, rect=(0, min(0.045 * rows, 0.5), 1, 1))

@@ -1,4 +1,5 @@
 """Run a study on Dask: points stream to disk as they finish and an interrupted study resumes."""
+
 from __future__ import annotations
 
 import contextlib
@@ -11,12 +12,12 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from bio_sleep.config import config_to_toml
+from bio_sleep.models import build_model as new_model
+from bio_sleep.models import train_control
 from bio_sleep.run_folder import RunFolder, load_state_dict, state_dict_matching
 from bio_sleep.sleep.recording import layer_names
 from bio_sleep.studies.config import StudyConfig
 from bio_sleep.studies.execution import dask_client
-from bio_sleep.models import build_model as new_model
-from bio_sleep.models import train_control
 from bio_sleep.studies.worker import build_model, load_data, run_point, score, splits
 
 CONTROL = "control_model.pt"
@@ -56,17 +57,30 @@ def finished_points(folder: RunFolder, n_points: int) -> dict[int, dict]:
     return records
 
 
-def run_points(client, experiment_json: str, evaluation_json: str, state: dict, points: dict[int, dict],
-               on_result, progress: bool = True, initial: int = 0, total: int | None = None) -> None:
+def run_points(
+    client,
+    experiment_json: str,
+    evaluation_json: str,
+    state: dict,
+    points: dict[int, dict],
+    on_result,
+    progress: bool = True,
+    initial: int = 0,
+    total: int | None = None,
+) -> None:
     """Submit ``points`` (index -> point) to ``client``; call ``on_result(index, record)`` as each finishes."""
     from dask.distributed import as_completed
 
     if not points:
         return
     shared_state = client.scatter(state, broadcast=True)
-    futures = {client.submit(run_point, experiment_json, evaluation_json, shared_state, point, pure=False): index
-               for index, point in points.items()}
-    with tqdm(total=total or len(points), initial=initial, desc="study points", unit="point", disable=not progress) as bar:
+    futures = {
+        client.submit(run_point, experiment_json, evaluation_json, shared_state, point, pure=False): index
+        for index, point in points.items()
+    }
+    with tqdm(
+        total=total or len(points), initial=initial, desc="study points", unit="point", disable=not progress
+    ) as bar:
         for future in as_completed(futures):
             index = futures[future]
             try:
@@ -77,8 +91,9 @@ def run_points(client, experiment_json: str, evaluation_json: str, state: dict, 
             bar.update()
 
 
-def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_failed: bool = False,
-              client=None) -> xr.Dataset:
+def run_study(
+    study: StudyConfig, out_dir, *, progress: bool = True, retry_failed: bool = False, client=None
+) -> xr.Dataset:
     """Run every point not yet on disk in ``out_dir``; return (and write) the assembled Dataset and plots.
 
     ``client``: an existing Dask client to use instead of the one ``study.execution`` describes.
@@ -98,8 +113,17 @@ def run_study(study: StudyConfig, out_dir, *, progress: bool = True, retry_faile
         # Connect first, so that an unreachable scheduler is reported before any training.
         with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
             state = control_state(study, folder, progress)
-            run_points(active, study.experiment.model_dump_json(), study.evaluation.model_dump_json(), state, pending,
-                       save, progress, initial=len(points) - len(pending), total=len(points))
+            run_points(
+                active,
+                study.experiment.model_dump_json(),
+                study.evaluation.model_dump_json(),
+                state,
+                pending,
+                save,
+                progress,
+                initial=len(points) - len(pending),
+                total=len(points),
+            )
         baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
         dataset = assemble(study, records, baseline)
         dataset.attrs["corrupt_files_recomputed"] = json.dumps(folder.corrupt)
@@ -121,8 +145,10 @@ def assemble(study: StudyConfig, records: dict[int, dict], baseline: dict) -> xr
         shape = tuple(len(v) for v in study.grid.values())
     else:
         dims, shape = ["point"], (len(points),)
-        coords = {"point": np.arange(len(points)),
-                  **{_dim(p): ("point", [pt[p] for pt in points]) for p in study.parameters}}
+        coords = {
+            "point": np.arange(len(points)),
+            **{_dim(p): ("point", [pt[p] for pt in points]) for p in study.parameters},
+        }
     status = np.full(len(points), "pending", dtype=object)
     errors = np.full(len(points), "", dtype=object)
     metrics: dict[str, list] = {}
@@ -148,10 +174,18 @@ def assemble(study: StudyConfig, records: dict[int, dict], baseline: dict) -> xr
             data[key] = (dims, table.reshape(shape))
     for name, levels in study.evaluation.distortions.items():
         coords[f"{name}_level"] = levels
-    dataset = xr.Dataset(data, coords=coords, attrs={
-        "study": study.name, "study_hash": study.fingerprint(), "parameters": json.dumps(study.parameters),
-        "evaluation_split": study.evaluation.split, "experiment_toml": config_to_toml(study.experiment),
-        **{f"control_{k}": (json.dumps(v) if isinstance(v, list) else v) for k, v in baseline.items()}})
+    dataset = xr.Dataset(
+        data,
+        coords=coords,
+        attrs={
+            "study": study.name,
+            "study_hash": study.fingerprint(),
+            "parameters": json.dumps(study.parameters),
+            "evaluation_split": study.evaluation.split,
+            "experiment_toml": config_to_toml(study.experiment),
+            **{f"control_{k}": (json.dumps(v) if isinstance(v, list) else v) for k, v in baseline.items()},
+        },
+    )
     return dataset
 
 
@@ -159,14 +193,21 @@ def _write_plots(study: StudyConfig, dataset: xr.Dataset, folder: RunFolder) -> 
     from bio_sleep.studies.plots import plot_heatmap, plot_lines, plot_points_under_distortions
 
     dims = [_dim(p) for p in study.parameters] if study.grid else []
-    targets = (["accuracy_clean"] + (["mean_distorted_accuracy"] if study.evaluation.distortions else [])
-               + (["fgsm_score"] if study.evaluation.attack == "fgsm" else []))
+    targets = (
+        ["accuracy_clean"]
+        + (["mean_distorted_accuracy"] if study.evaluation.distortions else [])
+        + (["fgsm_score"] if study.evaluation.attack == "fgsm" else [])
+    )
     for variable in targets:
         if len(dims) >= 2:
             folder.write(f"heatmap_{variable}.png", lambda p, v=variable: plot_heatmap(dataset, v, dims[0], dims[1], p))
         if dims:
-            folder.write(f"lines_{variable}.png",
-                         lambda p, v=variable: plot_lines(dataset, v, dims[0], dims[1] if len(dims) > 1 else None, p))
+            folder.write(
+                f"lines_{variable}.png",
+                lambda p, v=variable: plot_lines(dataset, v, dims[0], dims[1] if len(dims) > 1 else None, p),
+            )
     if not study.grid and study.evaluation.distortions:
-        folder.write("points_distortions.png",
-                     lambda p: plot_points_under_distortions(dataset, dict(study.evaluation.distortions), p))
+        folder.write(
+            "points_distortions.png",
+            lambda p: plot_points_under_distortions(dataset, dict(study.evaluation.distortions), p),
+        )

@@ -5,6 +5,7 @@ The objective is scored on a validation split held out from the training set
 folder by default, any database URL for many machines), so an interrupted
 search continues; the best point is written as a ready-to-run experiment TOML.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -19,12 +20,21 @@ from pydantic import Field, model_validator
 from bio_sleep.config import RunName, Seed, config_from_dict, config_to_toml
 from bio_sleep.errors import BioSleepError
 from bio_sleep.run_folder import RunFolder
-from bio_sleep.studies.config import (ExecutionConfig, Experiment, SleepConfig, StudyEvaluation, _Section, apply_point,
-                                      canonical, check_parameter, check_range, read_with_overrides,
-                                      with_experiment_loaded)
+from bio_sleep.studies.config import (
+    ExecutionConfig,
+    Experiment,
+    SleepConfig,
+    StudyEvaluation,
+    _Section,
+    apply_point,
+    canonical,
+    check_parameter,
+    check_range,
+    read_with_overrides,
+    with_experiment_loaded,
+)
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_state, run_points
-
 
 # Objectives where lower is better; every other objective (accuracies, fgsm_score) is maximised.
 MINIMISED = {"fgsm_success_rate"}
@@ -50,9 +60,12 @@ class SearchConfig(_Section):
     name: RunName = "search"
     experiment: Experiment
     parameters: dict[str, ParameterRange] = Field(min_length=1)
-    objective: str = Field("mean_distorted_accuracy", description="accuracy_clean, mean_distorted_accuracy, "
-                           "accuracy_<distortion> (mean over its levels), or with evaluation.attack = 'fgsm' "
-                           "fgsm_score (maximised) or fgsm_success_rate (minimised)")
+    objective: str = Field(
+        "mean_distorted_accuracy",
+        description="accuracy_clean, mean_distorted_accuracy, "
+        "accuracy_<distortion> (mean over its levels), or with evaluation.attack = 'fgsm' "
+        "fgsm_score (maximised) or fgsm_success_rate (minimised)",
+    )
     evaluation: StudyEvaluation
     sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
     population_size: int = Field(8, ge=2, description="NSGA-II generation size")
@@ -72,7 +85,9 @@ class SearchConfig(_Section):
         if self.evaluation.attack == "fgsm":
             allowed |= {"fgsm_score", "fgsm_success_rate"}
         if self.objective not in allowed:
-            hint = "; the fgsm_* objectives need evaluation.attack = 'fgsm'" if self.objective.startswith("fgsm_") else ""
+            hint = (
+                "; the fgsm_* objectives need evaluation.attack = 'fgsm'" if self.objective.startswith("fgsm_") else ""
+            )
             raise ValueError(f"objective '{self.objective}' is not one of {sorted(allowed)}{hint}")
         return self
 
@@ -82,8 +97,10 @@ class SearchConfig(_Section):
         return "minimize" if self.objective in MINIMISED else "maximize"
 
     def fingerprint(self) -> str:
-        content = {**self.model_dump(mode="json", exclude={"execution", "trials", "storage"}),
-                   "evaluation": self.evaluation.fingerprint_content()}
+        content = {
+            **self.model_dump(mode="json", exclude={"execution", "trials", "storage"}),
+            "evaluation": self.evaluation.fingerprint_content(),
+        }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -125,7 +142,9 @@ def _objective(record: dict, objective: str) -> float:
     value = record["metrics"][objective]
     value = sum(value) / len(value) if isinstance(value, list) else value
     if math.isnan(value):
-        raise ValueError(f"objective {objective} is NaN (no distortion levels, or no sample the attack could start from)")
+        raise ValueError(
+            f"objective {objective} is NaN (no distortion levels, or no sample the attack could start from)"
+        )
     return value
 
 
@@ -144,9 +163,11 @@ def counted_trials(study) -> int:
     """Trials that used up the budget: complete ones and those that failed on their own (recorded ``error``)."""
     import optuna
 
-    return sum(t.state == optuna.trial.TrialState.COMPLETE
-               or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs)
-               for t in study.get_trials(deepcopy=False))
+    return sum(
+        t.state == optuna.trial.TrialState.COMPLETE
+        or (t.state == optuna.trial.TrialState.FAIL and "error" in t.user_attrs)
+        for t in study.get_trials(deepcopy=False)
+    )
 
 
 def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=None):
@@ -163,11 +184,18 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = search.storage or f"sqlite:///{folder.path('search.db').resolve()}"
-    study = optuna.create_study(study_name=search.name, storage=storage, sampler=_sampler(search),
-                                direction=search.direction, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=search.name,
+        storage=storage,
+        sampler=_sampler(search),
+        direction=search.direction,
+        load_if_exists=True,
+    )
     if study.direction.name.lower() != search.direction:
-        raise BioSleepError(f"Optuna study '{search.name}' in {storage} was created to {study.direction.name.lower()}, "
-                            f"but objective {search.objective} needs {search.direction}; give the search another name")
+        raise BioSleepError(
+            f"Optuna study '{search.name}' in {storage} was created to {study.direction.name.lower()}, "
+            f"but objective {search.objective} needs {search.direction}; give the search another name"
+        )
     _resume_interrupted(study)
     remaining = search.trials - counted_trials(study)
     experiment_json, evaluation_json = search.experiment.model_dump_json(), search.evaluation.model_dump_json()
@@ -195,8 +223,17 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
             asked.clear()
             asked.update((trial.number, trial) for trial in (study.ask() for _ in range(min(workers, remaining))))
             batch = {number: _suggest(trial, search) for number, trial in asked.items()}
-            run_points(active, experiment_json, evaluation_json, state, batch, tell, progress,
-                       initial=search.trials - remaining, total=search.trials)
+            run_points(
+                active,
+                experiment_json,
+                evaluation_json,
+                state,
+                batch,
+                tell,
+                progress,
+                initial=search.trials - remaining,
+                total=search.trials,
+            )
             remaining -= len(batch)
     return study
 
@@ -207,12 +244,16 @@ def _write_outputs(search: SearchConfig, study, folder: RunFolder) -> None:
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     folder.write("trials.csv", lambda p: study.trials_dataframe().to_csv(p, index=False))
     if not complete:
-        raise BioSleepError(f"no trial of search '{search.name}' finished; see {folder.path('trials.csv')} for their errors")
+        raise BioSleepError(
+            f"no trial of search '{search.name}' finished; see {folder.path('trials.csv')} for their errors"
+        )
     best = study.best_trial
     point = {canonical(name): value for name, value in best.params.items()}
     config = apply_point(search.experiment, point)
-    header = (f"# Best of {len(complete)} trials of search '{search.name}': {search.objective} = {best.value:.4f}\n"
-              f"# on {search.evaluation.validation_samples} validation samples held out from the training set.\n")
+    header = (
+        f"# Best of {len(complete)} trials of search '{search.name}': {search.objective} = {best.value:.4f}\n"
+        f"# on {search.evaluation.validation_samples} validation samples held out from the training set.\n"
+    )
     folder.write_text("best_config.toml", header + config_to_toml(config))
     folder.write("search_history.png", lambda p: _plot_history(complete, search.objective, search.direction, p))
 

@@ -4,6 +4,7 @@ Everything a worker keeps between points lives in this process: the dataset
 (loaded once per data config) and, through ``brian_network_for``, the compiled
 Brian2 network of each architecture.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,7 +33,7 @@ def splits(data, validation_samples: int):
 def evaluation_set(data, evaluation):
     fit, validation = splits(data, evaluation.validation_samples)
     x, y = validation if evaluation.split == "validation" else (data.x_test, data.y_test)
-    return x[:evaluation.samples], y[:evaluation.samples]
+    return x[: evaluation.samples], y[: evaluation.samples]
 
 
 def load_data(experiment):
@@ -53,8 +54,17 @@ def fgsm_metrics(model, x, y, data, evaluation) -> dict:
     from bio_sleep.attacks import data_range, run_attack
 
     n = evaluation.attack_samples
-    summary = run_attack("fgsm", model, x[:n], y[:n], n_classes=data.n_classes, params=evaluation.fgsm,
-                         clip=data_range(data), seed=evaluation.seed, progress=False).attrs
+    summary = run_attack(
+        "fgsm",
+        model,
+        x[:n],
+        y[:n],
+        n_classes=data.n_classes,
+        params=evaluation.fgsm,
+        clip=data_range(data),
+        seed=evaluation.seed,
+        progress=False,
+    ).attrs
     return {"fgsm_score": float(summary["score"]), "fgsm_success_rate": float(summary["success_rate"])}
 
 
@@ -64,8 +74,15 @@ def score(model, data, evaluation) -> dict:
     from bio_sleep.evaluation import accuracy_sweep
 
     x, y = evaluation_set(data, evaluation)
-    sweep = accuracy_sweep({"model": model}, x, y, dict(evaluation.distortions), seed=evaluation.seed,
-                           image_shape=data.image_shape, progress=False)
+    sweep = accuracy_sweep(
+        {"model": model},
+        x,
+        y,
+        dict(evaluation.distortions),
+        seed=evaluation.seed,
+        image_shape=data.image_shape,
+        progress=False,
+    )
     metrics = {"accuracy_clean": float(sweep["accuracy_clean"].item())}
     distorted = []
     for name in evaluation.distortions:
@@ -91,14 +108,21 @@ def run_point(experiment_json: str, evaluation_json: str, state: dict, point: di
         evaluation = StudyEvaluation.model_validate_json(evaluation_json)
         data = load_data(experiment)
         (x_fit, _), _ = splits(data, evaluation.validation_samples)
-        result = sleep_model(build_model(experiment, state), x_fit, experiment.sleep, seed=experiment.seed,
-                             image_shape=data.image_shape, progress=False)
+        result = sleep_model(
+            build_model(experiment, state),
+            x_fit,
+            experiment.sleep,
+            seed=experiment.seed,
+            image_shape=data.image_shape,
+            progress=False,
+        )
         record["metrics"] = score(result.model, data, evaluation)
         report = result.recording.layer_report()
         record["metrics"]["firing_fraction"] = [row["fraction_per_step"] for row in report]
         record.update(status="ok", simulate_seconds=result.simulate_seconds, compile_seconds=result.compile_seconds)
     except Exception as error:  # recorded, not raised: one bad point must not stop the study
-        record.update(status="failed", error=f"{type(error).__name__}: {error}",
-                      traceback=traceback.format_exc(limit=5))
+        record.update(
+            status="failed", error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc(limit=5)
+        )
     record["seconds"] = time.perf_counter() - start
     return json.loads(json.dumps(record))
