@@ -7,7 +7,10 @@ that the hidden and output layers fire 2-3 % of their neurons per step (the
 measured fractions are part of the output); the input is a Bernoulli
 raster at 1 % per step, as the MNIST mean image gives at the ICLR rates.
 
-    python benchmarks/sleep_speed.py --steps 10000 --out benchmarks/results/sleep_speed.json
+    python benchmarks/sleep_speed.py --steps 10000 --out sleep_speed.json
+    python benchmarks/sleep_speed.py --table benchmarks/results/sleep_speed.json   # the README's table
+
+Without ``--out`` the results are only printed (the committed JSON is overwritten only when named).
 
 Reports, per backend: compile seconds (code generation and compilation),
 steps per second of a rerun with new parameter values (its overhead
@@ -89,11 +92,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--backends", nargs="+", default=["cpp_standalone", "cython", "torch", "torch_float32"])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/sleep_speed.json"))
+    parser.add_argument("--out", type=Path, help="write the results to this JSON file")
+    parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(args.child, args.steps)))
+        return
+    if args.table:
+        print(markdown_table(json.loads(args.table.read_text())))
         return
     results = []
     for backend in args.backends:
@@ -107,8 +114,29 @@ def main() -> None:
             ).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
         print(json.dumps(results[-1]))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"sizes": SIZES, "results": results}, indent=2))
+    summary = {"sizes": SIZES, "cpus": len(os.sched_getaffinity(0)), "results": results}
+    print(markdown_table(summary))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2))
+
+
+def markdown_table(summary: dict) -> str:
+    """The README's speed table from a results JSON."""
+    names = {
+        "cpp_standalone": "Brian2 `cpp_standalone`",
+        "cython": "Brian2 `cython`",
+        "torch": "torch float64 (exact), 1 thread",
+        "torch_float32": "torch float32, 1 thread",
+    }
+    lines = ["| backend | compile, empty cache (s) | steps/s | peak RSS (MB) |", "|---|---|---|---|"]
+    for row in summary["results"]:
+        rss = max(row["peak_rss_mb_self"], row["peak_rss_mb_children"])
+        compile_s = f"{row['compile_s']:.1f}" if row["compile_s"] else "—"
+        lines.append(
+            f"| {names.get(row['backend'], row['backend'])} | {compile_s} | {row['steps_per_s']:,.0f} | {rss:,.0f} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
