@@ -223,3 +223,25 @@ def test_plots_over_any_two_parameters_average_the_rest(tmp_path):
         plot_heatmap(dataset, "loss", "dec", "decay", tmp_path / "x.png")
     with pytest.raises(BioSleepError, match="no dimension \\['alpha'\\]"):
         plot_lines(dataset, "accuracy_clean", "alpha", None, tmp_path / "x.png")
+
+
+def test_study_names_its_best_point_per_accuracy():
+    import xarray as xr
+
+    from bio_sleep.studies.cli import best_points
+
+    grid = xr.Dataset(
+        {
+            "accuracy_clean": (("decay", "inc"), [[0.90, 0.97], [0.95, np.nan]]),
+            "accuracy_gaussian_noise": (
+                ("decay", "inc", "gaussian_noise_level"),
+                [[[0.2, 0.4], [0.1, 0.1]], [[0.6, 0.8], [np.nan, np.nan]]],
+            ),
+        },
+        coords={"decay": [0.99, 1.0], "inc": [0.01, 0.02], "gaussian_noise_level": [0.1, 0.3]},
+        attrs={"control_accuracy_clean": 0.93},
+    )
+    assert best_points(grid) == [
+        "best accuracy_clean: 0.9700 (control 0.9300) at decay 0.99, inc 0.02",
+        "best accuracy_gaussian_noise: 0.7000 at decay 1, inc 0.01",
+    ]

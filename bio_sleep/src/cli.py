@@ -40,5 +40,7 @@ def _run(args) -> int:
         ),
     )
     folder = run_src_experiment(config, progress=not args.quiet)
+    table = (folder / "results.md").read_text()
+    print(table[table.index("## Paper claims") :] if "## Paper claims" in table else table)
     print(f"results in {folder}")
     return 0

@@ -50,8 +50,33 @@ def run_study_command(args) -> int:
     study = load_study(args.config, _overrides(args))
     dataset = run_study(study, args.out, retry_failed=args.retry_failed, progress=not args.quiet)
     status = dataset["status"].values.ravel().tolist()
+    for line in best_points(dataset):
+        print(line)
     print(f"{status.count('ok')} points ok, {status.count('failed')} failed; results in {args.out}/study.nc")
     return 0 if status.count("failed") == 0 else 1
+
+
+def best_points(dataset) -> list[str]:
+    """Per accuracy variable (mean over its levels), the best point's parameters against the control's value."""
+    import numpy as np
+
+    lines = []
+    for name in sorted(v for v in dataset.data_vars if v.startswith("accuracy_")):
+        values = dataset[name]
+        values = values.mean([d for d in values.dims if d.endswith("_level")])
+        if values.isnull().all():
+            continue
+        flat = values.stack(cell=values.dims)
+        best = flat.isel(cell=int(np.nanargmax(flat.values)))
+        where = ", ".join(
+            f"{c} {float(best[c]):g}"
+            for c in best.coords
+            if c != "cell" and best[c].ndim == 0 and c not in ("point",) and c in dataset.coords
+        )
+        control = dataset.attrs.get(f"control_{name}")
+        versus = f" (control {float(control):.4f})" if isinstance(control, (int, float)) else ""
+        lines.append(f"best {name}: {float(best):.4f}{versus} at {where}")
+    return lines
 
 
 def run_search_command(args) -> int:
