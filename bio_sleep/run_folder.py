@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,21 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         os.fsync(directory)  # the rename itself reaches the disk
     finally:
         os.close(directory)
+
+
+def output_folder(path) -> Path:
+    """``path`` created as a folder that can be written, or a BioSleepError saying why it cannot."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise BioSleepError(
+            f"cannot use {path} as an output folder ({error.strerror or error}): "
+            "give a writable folder that is not a file"
+        ) from None
+    return path
 
 
 def sha256(path: Path) -> str:
@@ -91,8 +107,8 @@ class RunFolder:
 
     # --- the lock --------------------------------------------------------------------------------------------------
     def _lock(self) -> None:
+        output_folder(self.root)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
             lock = open(self.root / LOCK, "a+")
         except OSError as error:
             raise BioSleepError(

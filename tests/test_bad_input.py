@@ -341,3 +341,26 @@ def test_diverging_sleep_is_an_error_not_a_saved_result(tmp_path, capsys):
     )
     _fails(["run", config, "--quiet"], "lower sleep.inc and sleep.dec or shorten", tmp_path / "runs", capsys)
     assert not list((tmp_path / "runs").rglob("slept.pt"))
+
+
+# --- analysis output folders ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["analyse", "analyse-run"])
+def test_analysis_output_that_is_a_file(tmp_path, capsys, command):
+    from bio_sleep.sleep.recording import SleepRecording
+
+    recording = SleepRecording((2, 2), 0.001, np.ones((2, 5), dtype=int), [np.array([3, 2]), np.array([4, 1])])
+    recording.to_dataset().to_netcdf(tmp_path / "recording.nc")
+    (tmp_path / "taken").write_text("a file")
+    source = tmp_path / "recording.nc" if command == "analyse" else tmp_path
+    if command == "analyse-run":
+        from bio_sleep.config import config_to_toml, default_config
+        from bio_sleep.models import build_fc
+
+        config = default_config()
+        (tmp_path / "config.toml").write_text(config_to_toml(config))
+        for name in ("control.pt", "slept.pt"):
+            torch.save(build_fc(config.model.widths).state_dict(), tmp_path / name)
+    _fails([command, source, "--out", tmp_path / "taken"], "as an output folder (File exists)", tmp_path, capsys)
+    assert (tmp_path / "taken").read_text() == "a file"

@@ -21,6 +21,7 @@ from bio_sleep.analysis import attention, conv_filters
 from bio_sleep.config import config_from_dict, read_toml
 from bio_sleep.errors import BioSleepError
 from bio_sleep.models import build_model, experiment_kind
+from bio_sleep.run_folder import output_folder
 
 
 def read_architecture(path):
@@ -124,7 +125,7 @@ def analyse_cnn(
 ) -> list[Path]:
     """Write the gradient tables and plot, and with ``images`` (flattened, of ``input_shape``) the attention ones."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     gradients = gradient_dataset(models)
     gradients.to_netcdf(out / "gradient_statistics.nc")
     table = gradients.to_dataframe().reset_index()

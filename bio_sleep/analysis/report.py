@@ -10,6 +10,7 @@ import xarray as xr
 
 from bio_sleep.analysis import spike_plots, spikes, weights
 from bio_sleep.errors import BioSleepError
+from bio_sleep.run_folder import output_folder
 
 
 def open_recording(path) -> xr.Dataset:
@@ -57,7 +58,7 @@ def analyse_recording(
 ) -> list[Path]:
     """Write every view that the recording supports into ``out_dir``; returns the files written."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     written = [
         spike_plots.plot_population_rate(dataset, out / "population_rate.png"),
         spike_plots.plot_rate_distribution(dataset, out / "rate_distribution.png"),

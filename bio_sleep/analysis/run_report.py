@@ -28,6 +28,7 @@ from bio_sleep.analysis.representations import (
 )
 from bio_sleep.analysis.spiking_responses import digit_specific_spike_rates
 from bio_sleep.errors import BioSleepError
+from bio_sleep.run_folder import output_folder
 
 
 def load_run(folder, overrides: dict | None = None):
@@ -95,7 +96,7 @@ def analyse_run(
     from bio_sleep.sleep.run import dynamics_from
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     written = []
     n_hidden = len(config.model.widths) - 2
     inputs = {
