@@ -73,8 +73,10 @@ def training_inputs(x_train, image_shape=None) -> tuple[torch.Tensor, tuple[int,
         x = x.float()
     if x.ndim not in (2, 3, 4):
         raise BioSleepError(f"training inputs of shape {tuple(x.shape)}: give (N, features), (N, H, W) or (N, C, H, W)")
-    if x.ndim > 2:
-        shape = tuple(x.shape[1:]) if x.ndim == 4 else (1, *x.shape[1:])
+    if x.ndim == 3:  # (N, H, W): one channel, as Conv2d takes it
+        x = x.unsqueeze(1)
+    if x.ndim == 4:
+        shape = tuple(x.shape[1:])
         if image_shape is not None and tuple(image_shape) != shape:
             raise BioSleepError(
                 f"image_shape {tuple(image_shape)} does not match the inputs' shape {shape}; "
