@@ -1,9 +1,7 @@
 """Analyses of sleep: spike-recording statistics and views, weight changes, the papers' figures."""
 
-from importlib import import_module
+from bio_sleep.lazy import lazy_exports
 
-# Each name is imported from its module on first use: `bio-sleep --help` reads this package's cli module,
-# and importing the whole package (torch, ART, Dask) would take seconds.
 _MODULES = {
     "analyse_recording": "report",
     "layer_statistics": "report",
@@ -17,8 +15,4 @@ _MODULES = {
 }
 __all__ = list(_MODULES)
 
-
-def __getattr__(name: str):
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)
+__getattr__ = lazy_exports(__name__, _MODULES)

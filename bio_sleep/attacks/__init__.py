@@ -6,10 +6,8 @@ samples the model classifies correctly, and returns a per-sample
 rate); ``params`` holds each attack's settings.
 """
 
-from importlib import import_module
+from bio_sleep.lazy import lazy_exports
 
-# Each name is imported from its module on first use: reading a config needs ``params`` only, and ART with
-# its dependencies takes seconds to import.
 _MODULES = {
     "ATTACKS": "run",
     "adversarial_examples": "run",
@@ -21,8 +19,4 @@ _MODULES = {
 }
 __all__ = list(_MODULES)
 
-
-def __getattr__(name: str):
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)
+__getattr__ = lazy_exports(__name__, _MODULES)

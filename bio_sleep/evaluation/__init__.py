@@ -1,8 +1,7 @@
 """Evaluation of networks: distortions, accuracy sweeps, plots."""
 
-from importlib import import_module
+from bio_sleep.lazy import lazy_exports
 
-# Imported on first use: configs read ``levels`` only, and the distortions need torch and scikit-image.
 _MODULES = {
     "DISTORTIONS": "distortions",
     "distort": "distortions",
@@ -13,8 +12,4 @@ _MODULES = {
 }
 __all__ = list(_MODULES)
 
-
-def __getattr__(name: str):
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)
+__getattr__ = lazy_exports(__name__, _MODULES)

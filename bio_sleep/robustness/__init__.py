@@ -1,9 +1,7 @@
 """The ICLR 2020 adversarial robustness study: config, networks, runner, report."""
 
-from importlib import import_module
+from bio_sleep.lazy import lazy_exports
 
-# Each name is imported from its module on first use: `bio-sleep --help` reads this package's cli module,
-# and importing the whole package (torch, ART, Dask) would take seconds.
 _MODULES = {
     "RobustnessConfig": "config",
     "load_robustness_config": "config",
@@ -12,8 +10,4 @@ _MODULES = {
 }
 __all__ = list(_MODULES)
 
-
-def __getattr__(name: str):
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)
+__getattr__ = lazy_exports(__name__, _MODULES)
