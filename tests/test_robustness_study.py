@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 
 from bio_sleep.errors import BioSleepError
@@ -198,3 +199,24 @@ def test_bad_data_is_rejected_before_training(tmp_path):
     )
     with pytest.raises(BioSleepError, match="cannot be blurred"):
         prepare(blur_on_features)
+
+
+def test_fine_tuning_on_a_distortion_covers_every_level_when_the_training_set_is_smaller(monkeypatch):
+    """4 training images and 5 noise levels: every level gets distorted images (it used to fail on an empty group)."""
+    from bio_sleep.robustness import networks
+
+    config = patches_config(data={"patches_train_copies": 1, "patches_test_copies": 1})
+    data, _ = prepare(config)
+    levels_seen = []
+    real_distort = networks.distort
+
+    def recording_distort(x, distortion, level, **kwargs):
+        levels_seen.append((level, len(x)))
+        return real_distort(x, distortion, level, **kwargs)
+
+    monkeypatch.setattr(networks, "distort", recording_distort)
+    control = torch.nn.Sequential(torch.nn.Linear(100, 4, bias=False))
+    networks.fine_tuned_on_distortion(config, control, data, "gaussian_noise", seed=0, progress=False)
+    levels = [level for level in config.evaluation.noise_levels if level > 0]
+    assert [level for level, _ in levels_seen] == levels
+    assert all(n >= 1 for _, n in levels_seen)

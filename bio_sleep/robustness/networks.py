@@ -81,7 +81,9 @@ def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, pr
 def fine_tuned_on_distortion(config, control, data, distortion: str, seed: int, progress: bool):
     """Control fine-tuned on its training inputs plus a copy distorted at the sweep's levels, in equal shares."""
     levels = [v for v in sweeps_from_config(config.evaluation, data.image_shape)[distortion] if v > 0]
-    groups = np.array_split(np.arange(len(data.x_train)), len(levels))
+    # A training set smaller than the number of levels (Patches: 4 images) is repeated so every level gets images.
+    repeats = -(-len(levels) // len(data.x_train))
+    groups = np.array_split(np.tile(np.arange(len(data.x_train)), repeats), len(levels))
     x_perturbed = torch.cat(
         [
             distort(data.x_train[g], distortion, level, seed=seed + i, image_shape=data.image_shape)
