@@ -77,8 +77,10 @@ class ModelConfig(_Section):
     output: Literal["relu", "linear"] = Field(
         "linear", description="Activation of the output layer (relu: the authors' MSE set-up)."
     )
-    init: Literal["torch_default", "uniform"] = Field(
-        "uniform", description="uniform: U(-init_range, init_range), the authors' code."
+    init: Literal["torch_default", "uniform", "deeplearntoolbox"] = Field(
+        "uniform",
+        description="uniform: U(-init_range, init_range), the authors' MNIST scripts; deeplearntoolbox: "
+        "U(-r, r), r = 4 sqrt(6 / (fan_in + fan_out)), DeepLearnToolbox's nnsetup default.",
     )
     init_range: float = Field(0.01, gt=0, description="Half-width of U(-r, r) when init = 'uniform'.")
 

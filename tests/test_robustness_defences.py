@@ -5,6 +5,7 @@ import torch
 
 from bio_sleep.data import make_patches
 from bio_sleep.defences import TemperatureScaled, distill, fine_tune, mixed_training_set
+from bio_sleep.defences.distillation import reinitialised
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import distort
 from bio_sleep.models import accuracy, build_fc, train
@@ -87,3 +88,16 @@ def test_fine_tuning_returns_a_new_model_trained_on_the_mix(control):
     assert not torch.equal(weight_layers(tuned)[0].weight, before)
     with pytest.raises(BioSleepError, match="do not match"):
         mixed_training_set(data.x_train, data.y_train, noisy[:, :50], data.y_train)
+
+
+@pytest.mark.parametrize("widths", [[100, 4], [784, 1200, 10]])
+def test_deeplearntoolbox_init_draws_from_nnsetups_range_in_the_model_and_the_distilled_copies(widths):
+    torch.manual_seed(0)
+    model = build_fc(widths, init="deeplearntoolbox")
+    fresh = reinitialised(model, seed=1, init="deeplearntoolbox")
+    for n_in, n_out, layer, fresh_layer in zip(widths[:-1], widths[1:], weight_layers(model), weight_layers(fresh)):
+        r = 4 * (6 / (n_in + n_out)) ** 0.5  # nnsetup: (rand - 0.5) * 2 * 4 * sqrt(6 / (n_out + n_in))
+        for weight in (layer.weight, fresh_layer.weight):
+            assert weight.abs().max() <= r
+            assert weight.abs().max() > 0.95 * r
+        assert not torch.equal(layer.weight, fresh_layer.weight)

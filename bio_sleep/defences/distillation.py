@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from bio_sleep.errors import BioSleepError
-from bio_sleep.models.fc import weight_layers
+from bio_sleep.models.fc import initialise, weight_layers
 from bio_sleep.models.training import train
 
 
@@ -43,8 +43,8 @@ class TemperatureScaled(nn.Module):
         return self.module(x) / self.temperature
 
 
-def reinitialised(model: nn.Module, seed: int, init_range: float | None = None) -> nn.Module:
-    """A copy of ``model`` with fresh weights: U(-r, r) when ``init_range`` is given, torch's default otherwise.
+def reinitialised(model: nn.Module, seed: int, init: str = "torch_default", init_range: float = 0.01) -> nn.Module:
+    """A copy of ``model`` with fresh weights drawn by :func:`~bio_sleep.models.fc.initialise`.
 
     A final ReLU is dropped: under a softmax loss a bias-free ReLU output unit
     that goes silent never recovers (measured on Patches: students stuck at
@@ -55,10 +55,7 @@ def reinitialised(model: nn.Module, seed: int, init_range: float | None = None) 
         clone = clone[:-1]
     torch.manual_seed(seed)
     for layer in weight_layers(clone):
-        if init_range is None:
-            layer.reset_parameters()
-        else:
-            nn.init.uniform_(layer.weight, -init_range, init_range)
+        initialise(layer, init, init_range)
     return clone
 
 
@@ -83,7 +80,8 @@ def distill(
     batch_size: int,
     n_classes: int,
     seed: int = 0,
-    init_range: float | None = None,
+    init: str = "torch_default",
+    init_range: float = 0.01,
     student_init: str = "fresh",
     scale_learning_rate: bool = True,
     progress: bool = True,
@@ -96,7 +94,7 @@ def distill(
             f"student_init must be 'fresh' (Papernot et al.) or 'teacher' (ICLR appendix), got '{student_init}'"
         )
     learning_rate = learning_rate * temperature if scale_learning_rate else learning_rate
-    teacher = reinitialised(model, seed, init_range)
+    teacher = reinitialised(model, seed, init, init_range)
     train(
         TemperatureScaled(teacher, temperature),
         x,
@@ -112,7 +110,7 @@ def distill(
         description="distillation teacher",
     )
     targets = soft_labels(teacher, x, temperature)
-    student = reinitialised(model, seed + 1, init_range) if student_init == "fresh" else copy.deepcopy(teacher)
+    student = reinitialised(model, seed + 1, init, init_range) if student_init == "fresh" else copy.deepcopy(teacher)
     train(
         TemperatureScaled(student, temperature),
         x,

@@ -13,7 +13,8 @@ from bio_sleep.sleep import sleep_model
 
 def distilled(config, control, data, seed: int, progress: bool):
     d, t = config.defences.distillation, config.training
-    init_range = config.study.init_range or (config.model.init_range if config.model.init == "uniform" else None)
+    m = config.model
+    init, init_range = ("uniform", config.study.init_range) if config.study.init_range else (m.init, m.init_range)
     return distill(
         control,
         data.x_train,
@@ -25,6 +26,7 @@ def distilled(config, control, data, seed: int, progress: bool):
         batch_size=t.batch_size,
         n_classes=data.n_classes,
         seed=seed,
+        init=init,
         init_range=init_range,
         student_init=d.student_init,
         scale_learning_rate=d.scale_learning_rate,
