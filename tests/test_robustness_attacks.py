@@ -119,3 +119,16 @@ def test_bad_input_is_reported_before_attacking(patches_model, call, message):
             params=call.get("params"),
             progress=False,
         )
+
+
+def test_one_hot_scores_of_a_relu_output_are_accepted():
+    """A ReLU output trained to MSE on one-hot targets gives rows with exact zeros that sum to 1: scores, not
+    probabilities (the check used to refuse such a network)."""
+    from bio_sleep.attacks.classifier import check_scores
+
+    model = nn.Sequential(nn.Linear(4, 4, bias=False), nn.ReLU())
+    with torch.no_grad():
+        model[0].weight.copy_(torch.eye(4))
+    check_scores(model, torch.eye(4), n_classes=4)
+    with pytest.raises(BioSleepError, match="probabilities"):
+        check_scores(nn.Sequential(model, nn.Softmax(dim=1)), torch.eye(4), n_classes=4)

@@ -58,7 +58,9 @@ def check_scores(model: nn.Module, x: torch.Tensor, n_classes: int) -> None:
     if not torch.isfinite(outputs).all():
         raise BioSleepError("the model outputs NaN or infinite scores; check its weights")
     rows_sum_to_one = torch.allclose(outputs.sum(dim=1), torch.ones(len(outputs)), atol=1e-4)
-    if rows_sum_to_one and bool((outputs >= 0).all()) and n_classes > 1:
+    # Strictly positive: a well-trained ReLU output under MSE gives exact one-hot rows, which are scores, and a
+    # softmax never gives an exact 0.
+    if rows_sum_to_one and bool((outputs > 0).all()) and n_classes > 1:
         raise BioSleepError(
             "the model outputs probabilities (rows are non-negative and sum to 1); the attacks need logits or "
             "scores: remove the final softmax"
