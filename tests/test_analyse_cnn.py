@@ -169,3 +169,34 @@ def test_analyse_cnn_bad_inputs(run_folder, capsys):
     assert "no config.toml" in _error(["analyse-cnn", "--model", f"m={run_folder / 'a/b/m.pt'}", *out], capsys)
     with pytest.raises(SystemExit):
         main(["analyse-cnn", "--model", "no_path_given", *out])
+
+
+def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
+    torch.manual_seed(1)
+    second = build_cnn(LAYERS, (1, 8, 8))
+    models = run_folder / "models"
+    torch.save(second.state_dict(), models / "trial_01_baseline.pt")
+    torch.save(gradient_expansion(second, [0.2, 0.1]).state_dict(), models / "trial_01_grad_exp.pt")
+    out = run_folder / "run_analysis"
+    assert main(["analyse-cnn", "--run", str(run_folder), "--out", str(out), "--samples", "4"]) == 0
+    data = xr.load_dataset(out / "cnn_analyses.nc")
+    assert list(data.trial.values) == [0, 1] and list(data.model.values) == ["baseline", "grad_exp"]
+    assert list(data.conv.values) == ["C1", "C2"]
+    # each trial's values are those of its own models
+    expected = conv_filters.gradient_statistics(second).gradient_variance.values
+    np.testing.assert_allclose(data.gradient_variance.sel(trial=1, model="baseline"), expected)
+    np.testing.assert_allclose(data.gradient_sd**2, data.gradient_variance)
+    np.testing.assert_allclose(data.kl_fitted_gaussians.sel(reference="baseline", model="baseline"), 0.0, atol=1e-12)
+    assert (data.kl_fitted_gaussians.sel(reference="grad_exp", model="baseline") > 0.01).all()
+    assert set(data.attention_overlap.condition.values) == {"clean", "gaussian_noise=0.2", "gaussian_blur=1", "all"}
+    tables = (out / "tables.md").read_text()
+    assert "2 trial(s)" in tables and "| gradient expansion | C1 | – |" in tables  # no paper values for npz data
+    assert "| baseline | SRC | – | – | not in this run | |" in tables
+    assert (out / "trial_00" / "gradient_kl.csv").is_file()
+    (models / "trial_01_grad_exp.pt").unlink()
+    message = _error(["analyse-cnn", "--run", str(run_folder), "--out", str(out)], capsys)
+    assert "saved different models" in message
+    message = _error(["analyse-cnn", "--run", str(run_folder / "models"), "--out", str(out)], capsys)
+    assert "no models/trial_<k>_<name>.pt" in message or "no config.toml" in message
+    with pytest.raises(SystemExit):
+        main(["analyse-cnn", "--run", str(run_folder), *_models(run_folder), "--out", str(out)])

@@ -22,15 +22,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="spatial-gradient statistics, KL and Grad-CAM attention of saved CNNs (CNN paper)",
         description="Tables III-IV (spatial gradients of conv filters: fitted Gaussian per layer, KL divergence from "
         "the first model) and Table VI (Grad-CAM attention overlap with the input's non-zero pixels) "
-        "for state dicts of one architecture.",
+        "for state dicts of one architecture, or for every trial of a bio-sleep src run folder (--run).",
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--model",
         type=_model_spec,
         action="append",
-        required=True,
         metavar="NAME=PATH",
         help="a saved state dict; repeat for each model, the first is the reference (e.g. baseline)",
+    )
+    which.add_argument(
+        "--run",
+        metavar="FOLDER",
+        help="a bio-sleep src run folder: every trial's saved models, summarised over trials beside the paper's "
+        "Tables III, IV and VI (cnn_analyses.nc, tables.md)",
     )
     add_out(parser, "folder for the CSV, netCDF and PNG files", required=True)
     parser.add_argument(
@@ -53,7 +59,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _config_path(args) -> Path:
     if args.config:
         return Path(args.config)
-    first = Path(args.model[0][1]).resolve().parent
+    first = Path(args.run).resolve() / "models" if args.run else Path(args.model[0][1]).resolve().parent
     for folder in (first, first.parent):
         if (folder / "config.toml").is_file():
             return folder / "config.toml"
@@ -63,10 +69,13 @@ def _config_path(args) -> Path:
 def run(args) -> int:
     import torch
 
+    from bio_sleep.analysis import cnn_tables
     from bio_sleep.analysis.cnn_report import analyse_cnn, load_model, read_architecture
     from bio_sleep.config import with_overrides
 
-    names = [name for name, _ in args.model]
+    if args.run and not Path(args.run).is_dir():
+        raise BioSleepError(f"--run {args.run} is not a folder; give the folder a bio-sleep src run wrote")
+    names = [name for name, _ in args.model or []]
     if len(set(names)) != len(names):
         raise BioSleepError(f"model names {names} repeat; give each --model a different NAME")
     if args.samples < 0:
@@ -76,22 +85,62 @@ def run(args) -> int:
     overrides = overrides_of(args, {"data.root": args.data_root})
     if overrides:
         config = with_overrides(config, overrides)
-    models = {name: load_model(name, path, config, config_path) for name, path in args.model}
-    for name, model in models.items():
-        if not all(torch.isfinite(p).all() for p in model.state_dict().values()):
-            raise BioSleepError(
-                f"model '{name}' ({dict(args.model)[name]}) holds NaN or infinite weights, so no "
-                "analysis of it means anything; give a model that trained without diverging"
-            )
-    images = None
-    if args.samples:
-        images = _test_images(config, args, config_path)
+
+    def load(models: dict[str, str]) -> dict:
+        loaded = {name: load_model(name, path, config, config_path) for name, path in models.items()}
+        for name, model in loaded.items():
+            if not all(torch.isfinite(p).all() for p in model.state_dict().values()):
+                raise BioSleepError(
+                    f"model '{name}' ({models[name]}) holds NaN or infinite weights, so no "
+                    "analysis of it means anything; give a model that trained without diverging"
+                )
+        return loaded
+
+    trials = cnn_tables.trial_models(Path(args.run)) if args.run else {0: dict(args.model)}
+    first = load(next(iter(trials.values())))  # the models fit a CNN config before its data is read
+    images = _test_images(config, args, config_path) if args.samples else None
     sweeps = getattr(config.evaluation, "sweeps", {})
-    for path in analyse_cnn(
-        models, args.out, images=images, input_shape=tuple(config.model.input_shape), sweeps=sweeps, seed=config.seed
-    ):
+    shape = tuple(config.model.input_shape)
+    if args.run:
+        written = _analyse_run(Path(args.run), Path(args.out), config, trials, load, images, shape, sweeps)
+    else:
+        written = analyse_cnn(first, args.out, images=images, input_shape=shape, sweeps=sweeps, seed=config.seed)
+    for path in written:
         print(path)
     return 0
+
+
+def _analyse_run(run: Path, out: Path, config, trials: dict, load, images, shape, sweeps) -> list[Path]:
+    """Every trial's models of ``run``: per-trial values in cnn_analyses.nc, the tables beside the paper's."""
+    import sys
+
+    import xarray as xr
+    from tqdm.auto import tqdm
+
+    from bio_sleep.analysis import cnn_tables
+    from bio_sleep.analysis.cnn_report import analyse_cnn
+    from bio_sleep.run_folder import output_folder, write_atomic
+
+    output_folder(out)
+    per_trial = []
+    for trial, paths in tqdm(trials.items(), desc="trials"):
+        models = load(paths)
+        if trial == min(trials):  # the first trial's figures and CSVs, as for --model
+            analyse_cnn(
+                models,
+                out / f"trial_{trial:02d}",
+                images=images,
+                input_shape=shape,
+                sweeps=sweeps,
+                seed=config.seed + trial,
+            )
+        dataset = cnn_tables.trial_dataset(models, images, shape, sweeps, config.seed + trial)
+        per_trial.append(dataset.expand_dims(trial=[trial]))
+    combined = cnn_tables.describe(xr.concat(per_trial, "trial"), "bio-sleep " + " ".join(sys.argv[1:]))
+    combined.attrs["run"] = str(run)
+    write_atomic(out / "cnn_analyses.nc", combined.to_netcdf)
+    write_atomic(out / "tables.md", lambda p: p.write_text(cnn_tables.markdown(combined, config.data.dataset)))
+    return [out / "cnn_analyses.nc", out / "tables.md", out / f"trial_{min(trials):02d}"]
 
 
 def _test_images(config, args, config_path):
