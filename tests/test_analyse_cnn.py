@@ -200,3 +200,20 @@ def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
     assert "no models/trial_<k>_<name>.pt" in message or "no config.toml" in message
     with pytest.raises(SystemExit):
         main(["analyse-cnn", "--run", str(run_folder), *_models(run_folder), "--out", str(out)])
+
+
+def test_gradient_figure_shares_one_histogram_between_identical_kernels():
+    torch.manual_seed(0)
+    baseline = build_cnn(LAYERS, (1, 8, 8))
+    head_only = build_cnn(LAYERS, (1, 8, 8))
+    head_only.load_state_dict(baseline.state_dict())
+    torch.nn.init.zeros_(head_only[-1].weight)  # FFF changes only the head
+    models = {"baseline": baseline, "baseline_fff": head_only, "grad_exp": gradient_expansion(baseline, [0.2, 0.1])}
+    layers = list(conv_filters.conv_layers(baseline))
+    assert conv_filters._distinct(models, layers[0]) == {
+        "baseline": ["baseline", "baseline_fff"],
+        "grad_exp": ["grad_exp"],
+    }
+    assert conv_filters.conv_title(2, layers[1], conv_filters.conv_layers(baseline)[layers[1]]).startswith(
+        "C2: conv 3→4 channels, 2×2 (module '"
+    )

@@ -145,5 +145,11 @@ def analyse_cnn(
         overlap, maps = attention_table(models, images, input_shape, sweeps or {}, seed)
         overlap.to_csv(out / "attention_overlap.csv", index=False)
         clean = images.reshape(len(images), *input_shape)
-        written += [out / "attention_overlap.csv", attention.plot_attention(clean, maps, out / "attention.png")]
+        layers = conv_filters.conv_layers(next(iter(models.values())))
+        last = conv_filters.conv_title(len(layers), *list(layers.items())[-1])
+        title = f"Grad-CAM of the predicted class on {last}, clean test images"
+        written += [
+            out / "attention_overlap.csv",
+            attention.plot_attention(clean, maps, out / "attention.png", title=title),
+        ]
     return written

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from bio_sleep.plotting import distortion_axis, distortion_name, model_name, save_figure
+from bio_sleep.plotting import DPI, distortion_axis, distortion_name, model_name, save_figure
 from bio_sleep.src.claims import claims_table, paired_gain, run_claims, sweep_names
 from bio_sleep.statistics import NO_INTERVAL, summarise
 
 
 def plot_figure2(results: xr.Dataset, path, networks=("baseline", "src", "src_fff")) -> None:
-    """Accuracy vs intensity per distortion; lines are means over trials, bands one standard deviation."""
+    """Accuracy vs intensity per distortion; lines are means over trials, bands one sample standard deviation."""
     import matplotlib.pyplot as plt
 
     distortions = sweep_names(results)
@@ -21,7 +21,7 @@ def plot_figure2(results: xr.Dataset, path, networks=("baseline", "src", "src_ff
         levels = table[f"{distortion}_level"].values
         for network in [n for n in networks if n in results.network.values]:
             values = table.sel(network=network)
-            mean, sd = values.mean("trial").values, values.std("trial").values
+            mean, sd = values.mean("trial").values, values.std("trial", ddof=1).values  # NaN (no band) for 1 trial
             axis.plot(levels, mean, marker="o", label=model_name(network))
             axis.fill_between(levels, mean - sd, mean + sd, alpha=0.2)
         axis.set(
@@ -30,8 +30,12 @@ def plot_figure2(results: xr.Dataset, path, networks=("baseline", "src", "src_ff
         axis.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
-    figure.suptitle(f"{results.attrs.get('name', '')}: mean ± sd over {results.sizes['trial']} trials")
+    figure.suptitle(f"{results.attrs.get('name', '')}: {_spread(results.sizes['trial'])}")
     save_figure(figure, path, rect=(0, 0.08, 1, 1))
+
+
+def _spread(trials: int) -> str:
+    return f"mean ± sd over {trials} trials" if trials > 1 else "one trial (no spread)"
 
 
 def plot_figure3(results: xr.Dataset, path) -> None:
@@ -45,14 +49,20 @@ def plot_figure3(results: xr.Dataset, path) -> None:
             for n in results.network.values
         ]
     )
-    figure, axis = plt.subplots(figsize=(1.6 * len(distortions) + 3, 0.45 * len(table) + 1.5))
+    figure, axis = plt.subplots(
+        figsize=(1.8 * len(distortions) + 4, 0.45 * len(table) + 2.2), layout="constrained"
+    )  # constrained: room for the colour bar's label
     image = axis.imshow(table, cmap="viridis", vmin=0, vmax=100, aspect="auto")
     axis.set_xticks(range(len(distortions)), [distortion_name(d) for d in distortions], rotation=20)
     axis.set_yticks(range(len(table)), [model_name(n) for n in results.network.values])
+    axis.set(xlabel="distortion (mean over its intensities, 0 included)", ylabel="model")
     for (row, col), value in np.ndenumerate(table):
         axis.text(col, row, f"{value:.1f}", ha="center", va="center", color="white" if value < 60 else "black")
-    figure.colorbar(image, label="accuracy (%), mean over intensities and trials")
-    save_figure(figure, path)
+    figure.colorbar(image, label="accuracy (%)")
+    trials = results.sizes["trial"]
+    axis.set_title(f"{results.attrs.get('name', '')}: accuracy, mean over {trials} trial{'s' * (trials > 1)}")
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
 
 
 def _section(title: str, header: str, results: xr.Dataset, variable: str) -> list[str]:
