@@ -57,6 +57,11 @@ def test_run_claims_verdicts_follow_their_rules():
     one = {c.claim: c for c in run_claims(_results(1))}
     assert one["clean accuracy change after SRC (points)"].verdict == "– (n = 1)"
     assert run_claims(_results(), "fashion_mnist") == []
+    blur = _results().rename(
+        {"accuracy_gaussian_noise": "accuracy_gaussian_blur", "gaussian_noise_level": "gaussian_blur_level"}
+    )
+    cifar = {c.claim: c for c in run_claims(blur, "cifar10")}
+    assert cifar["SRC not above baseline under Gaussian blur (largest gain, at 0.6)"].verdict == "no"  # +10 points
 
 
 def test_value_verdict():

@@ -19,6 +19,7 @@ RULES = {
     "value": "yes: the interval contains the paper's value and the mean is within a factor 2 of it; partly: the "
     "mean has the paper's sign; no: otherwise",
     "above": "yes: the interval is above 0; partly: the mean is above 0; no: otherwise",
+    "not above": "yes: the interval's lower end is at or below 0 (SRC does not beat the baseline); no: it is above 0",
     "recovered": "yes: the mean is within 1 point of 0; partly: SRC+FFF is above SRC (paired interval above 0); "
     "no: otherwise",
     "none": "yes: the largest mean gain at any level is below 1 point; no: otherwise",
@@ -131,8 +132,8 @@ def figure2_claims(results: xr.Dataset, dataset: str) -> list[Claim]:
                     f"SRC not above baseline under {name} (largest gain, at {level:g})",
                     "below baseline (Sec. III-A, Fig. 2e)",
                     gain,
-                    "above",
-                    {"yes": "no", "partly": "partly", "no": "yes"}.get(above_verdict(gain), NA),
+                    "not above",
+                    NA if gain.n < 2 else "no" if gain.low > 0 else "yes",
                 )
             )
             continue
