@@ -192,7 +192,7 @@ def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
     tables = (out / "tables.md").read_text()
     assert "2 trial(s)" in tables and "| gradient expansion | C1 | – |" in tables  # no paper values for npz data
     assert "| baseline | SRC | – | – | not in this run | |" in tables
-    assert (out / "trial_00" / "gradient_kl.csv").is_file()
+    assert (out / "trial_00_gradient_distributions.png").is_file() and (out / "trial_00_attention.png").is_file()
     (models / "trial_01_grad_exp.pt").unlink()
     message = _error(["analyse-cnn", "--run", str(run_folder), "--out", str(out)], capsys)
     assert "saved different models" in message

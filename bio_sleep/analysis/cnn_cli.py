@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bio_sleep.cli_options import add_data_root, add_out, add_set, overrides_of
@@ -102,45 +103,22 @@ def run(args) -> int:
     sweeps = getattr(config.evaluation, "sweeps", {})
     shape = tuple(config.model.input_shape)
     if args.run:
-        written = _analyse_run(Path(args.run), Path(args.out), config, trials, load, images, shape, sweeps)
+        written = cnn_tables.analyse_run(
+            trials,
+            load,
+            args.out,
+            images=images,
+            input_shape=shape,
+            sweeps=sweeps,
+            config=config,
+            run=args.run,
+            history="bio-sleep " + " ".join(sys.argv[1:]),
+        )
     else:
         written = analyse_cnn(first, args.out, images=images, input_shape=shape, sweeps=sweeps, seed=config.seed)
     for path in written:
         print(path)
     return 0
-
-
-def _analyse_run(run: Path, out: Path, config, trials: dict, load, images, shape, sweeps) -> list[Path]:
-    """Every trial's models of ``run``: per-trial values in cnn_analyses.nc, the tables beside the paper's."""
-    import sys
-
-    import xarray as xr
-    from tqdm.auto import tqdm
-
-    from bio_sleep.analysis import cnn_tables
-    from bio_sleep.analysis.cnn_report import analyse_cnn
-    from bio_sleep.run_folder import output_folder, write_atomic
-
-    output_folder(out)
-    per_trial = []
-    for trial, paths in tqdm(trials.items(), desc="trials"):
-        models = load(paths)
-        if trial == min(trials):  # the first trial's figures and CSVs, as for --model
-            analyse_cnn(
-                models,
-                out / f"trial_{trial:02d}",
-                images=images,
-                input_shape=shape,
-                sweeps=sweeps,
-                seed=config.seed + trial,
-            )
-        dataset = cnn_tables.trial_dataset(models, images, shape, sweeps, config.seed + trial)
-        per_trial.append(dataset.expand_dims(trial=[trial]))
-    combined = cnn_tables.describe(xr.concat(per_trial, "trial"), "bio-sleep " + " ".join(sys.argv[1:]))
-    combined.attrs["run"] = str(run)
-    write_atomic(out / "cnn_analyses.nc", combined.to_netcdf)
-    write_atomic(out / "tables.md", lambda p: p.write_text(cnn_tables.markdown(combined, config.data.dataset)))
-    return [out / "cnn_analyses.nc", out / "tables.md", out / f"trial_{min(trials):02d}"]
 
 
 def _test_images(config, args, config_path):

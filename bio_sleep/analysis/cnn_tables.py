@@ -9,14 +9,21 @@ attention overlap) and ``tables.md`` puts their mean ± sd [95 % t-interval] bes
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from tqdm.auto import tqdm
 
+from bio_sleep.analysis import conv_filters
+from bio_sleep.analysis.attention import plot_attention
+from bio_sleep.analysis.cnn_report import attention_table, attention_title
+from bio_sleep.analysis.conv_filters import plot_gradient_distributions
 from bio_sleep.errors import BioSleepError
 from bio_sleep.plotting import MODEL_NAMES, model_name
+from bio_sleep.run_folder import output_folder, write_atomic
 from bio_sleep.statistics import NO_INTERVAL, summarise
 
 MODEL_FILE = re.compile(r"trial_(\d+)_(\w+)\.pt")
@@ -65,12 +72,10 @@ def _model_order(name: str) -> tuple[int, str]:
     return (known.index(name) if name in known else len(known), name)
 
 
-def trial_dataset(models: dict, images, input_shape, sweeps: dict, seed: int) -> xr.Dataset:
-    """One trial's gradient statistics, KL divergences between every pair of models, and attention overlap."""
-    from bio_sleep.analysis import conv_filters
-    from bio_sleep.analysis.cnn_report import attention_table
-
-    names = list(models)
+def trial_dataset(models: dict, images, input_shape, sweeps: dict, seed: int) -> tuple[xr.Dataset, dict]:
+    """One trial's gradient statistics, KL divergences between every pair of models, and attention overlap;
+    with the Grad-CAM maps of the clean images per model (empty without ``images``)."""
+    names, maps = list(models), {}
     per_model = xr.concat([conv_filters.gradient_statistics(m) for m in models.values()], pd.Index(names, name="model"))
     kl = xr.concat(
         [
@@ -82,10 +87,34 @@ def trial_dataset(models: dict, images, input_shape, sweeps: dict, seed: int) ->
     dataset = xr.merge([per_model, kl], combine_attrs="drop")
     dataset["gradient_sd"] = np.sqrt(dataset.gradient_variance)
     if images is not None:
-        table, _ = attention_table(models, images, input_shape, sweeps, seed)
+        table, maps = attention_table(models, images, input_shape, sweeps, seed)
         overlap = table.set_index(["model", "condition"]).overlap_mean.to_xarray()
         dataset["attention_overlap"] = overlap.sel(model=names)
-    return dataset
+    return dataset, maps
+
+
+def analyse_run(trials: dict, load, out, *, images, input_shape, sweeps: dict, config, run, history: str) -> list[Path]:
+    """Every trial's models (``load(paths)`` gives them): ``cnn_analyses.nc`` with the per-trial values,
+    ``tables.md`` beside the paper's, and the first trial's gradient and attention figures."""
+    out = output_folder(out)
+    per_trial, written = [], []
+    for trial, paths in tqdm(trials.items(), desc="trials"):
+        models = load(paths)
+        seed = config.seed + trial  # the seed bio-sleep src gave this trial (its distortions)
+        dataset, maps = trial_dataset(models, images, input_shape, sweeps, seed)
+        per_trial.append(dataset.expand_dims(trial=[trial]))
+        if trial == min(trials):  # figures of the first trial only: the tables hold every trial
+            written.append(out / f"trial_{trial:02d}_gradient_distributions.png")
+            write_atomic(written[-1], partial(plot_gradient_distributions, models))
+            if maps:
+                clean, title = images.reshape(len(images), *input_shape), f"trial {trial}: {attention_title(models)}"
+                written.append(out / f"trial_{trial:02d}_attention.png")
+                write_atomic(written[-1], partial(plot_attention, clean, maps, title=title))
+    combined = describe(xr.concat(per_trial, "trial"), history)
+    combined.attrs["run"] = str(run)
+    write_atomic(out / "cnn_analyses.nc", combined.to_netcdf)
+    write_atomic(out / "tables.md", lambda p: p.write_text(markdown(combined, config.data.dataset)))
+    return [out / "cnn_analyses.nc", out / "tables.md", *written]
 
 
 def describe(dataset: xr.Dataset, history: str) -> xr.Dataset:
