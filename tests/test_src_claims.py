@@ -123,3 +123,13 @@ def test_src_claims_script_lists_folders_with_and_without_data(tmp_path):
     text = out.read_text()
     assert "## src_a: mnist, 4 trial(s)" in text and "Table VI" in text and "| yes (gain) |" in text
     assert "- `src_b`: no data file: rerun with `bio-sleep src experiments/x.toml --trials 3   # 5 min`" in text
+
+
+def test_figure3_claim_fine_tuned_model_leads_on_its_distortion():
+    results = _results()
+    tuned = results.sel(network=["baseline"]).assign_coords(network=["finetune_gaussian_noise"])
+    tuned["accuracy_gaussian_noise"] = tuned.accuracy_gaussian_noise + 0.2  # 20 points above the baseline
+    claims = {c.claim: c for c in run_claims(xr.concat([results, tuned], "network"))}
+    lead = claims["fine-tuned on Gaussian noise − best other (SRC), mean over the Gaussian noise sweep"]
+    # SRC is the best untuned model on the sweep mean (+3.5 points), so the lead is 20 - 3.5 points
+    assert lead.measured.mean == pytest.approx(20 - (-1.5 + 2 + 10) / 3) and lead.verdict == "yes"
