@@ -17,11 +17,10 @@ import sys
 import tomllib
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
-from scipy import stats
 
 from bio_sleep.plotting import distortion_axis, distortion_name, save_figure
+from bio_sleep.statistics import summarise
 
 SWEEPS = ("gaussian_noise", "gaussian_blur")
 
@@ -36,13 +35,6 @@ def load(source: str, folder: Path, out: Path) -> xr.Dataset:
             shutil.copy(run / name, kept / name)
         runs.append(xr.load_dataset(run / "results.nc").expand_dims(seed=[seed]))
     return xr.concat(runs, "seed").expand_dims(source=[source])
-
-
-def interval(values: np.ndarray) -> str:
-    values = np.asarray(values) * 100
-    mean, sd = values.mean(), values.std(ddof=1)
-    half = stats.t.ppf(0.975, len(values) - 1) * sd / np.sqrt(len(values))
-    return f"{mean:+.1f} ± {sd:.1f} [{mean - half:+.1f}, {mean + half:+.1f}]"
 
 
 def table(data: xr.Dataset) -> str:
@@ -61,9 +53,10 @@ def table(data: xr.Dataset) -> str:
         measures |= {f"mean over {distortion_name(s)}": cell[f"accuracy_{s}"].mean(f"{s}_level") for s in SWEEPS}
         for name, values in measures.items():
             control, sleep = values.sel(network="control").values, values.sel(network="sleep").values
+            difference = summarise(sleep - control, 100).text(signed=True)
             lines.append(
                 f"| {source} | {name} | {100 * control.mean():.1f} ± {100 * control.std(ddof=1):.1f} | "
-                f"{100 * sleep.mean():.1f} ± {100 * sleep.std(ddof=1):.1f} | {interval(sleep - control)} |"
+                f"{100 * sleep.mean():.1f} ± {100 * sleep.std(ddof=1):.1f} | {difference} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -13,48 +13,26 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
-from scipy import stats
+
+from bio_sleep.src.claims import gain_verdict, largest_gain, paired_gain, sweep_names
+from bio_sleep.statistics import summarise
 
 PAPER = {"largest SRC gain (points)": "up to ~15", "clean accuracy change after SRC (points)": "about -1.5"}
 
 
-def interval(values: np.ndarray) -> str:
-    """mean ± sd [95 % t-interval] of per-trial values, in points."""
-    values = np.asarray(values) * 100
-    mean, sd = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
-    half = stats.t.ppf(0.975, len(values) - 1) * sd / np.sqrt(len(values)) if len(values) > 1 else np.nan
-    return f"{mean:+.1f} ± {sd:.1f} [{mean - half:+.1f}, {mean + half:+.1f}]"
-
-
-def verdict(low: float, claimed: float) -> str:
-    """yes: the interval's lower end reaches the claim's half; partly: a gain above 0; no: otherwise."""
-    return "yes" if low >= claimed / 2 else "partly" if low > 0 else "no"
-
-
 def rows(folder: Path) -> list[str]:
     results = xr.load_dataset(folder / "results.nc")
-    baseline, src = results.sel(network="baseline"), results.sel(network="src")
-    clean = (src.accuracy_clean - baseline.accuracy_clean).values
-    name, trials = folder.name, results.sizes["trial"]
+    name, clean = folder.name, summarise(paired_gain(results, "accuracy_clean", "src").values)
     lines = [
-        f"| {name} | clean | baseline {100 * float(baseline.accuracy_clean.mean()):.2f} % | "
-        f"{interval(clean)} | {PAPER['clean accuracy change after SRC (points)']} | – |"
+        f"| {name} | clean | baseline {100 * float(results.accuracy_clean.sel(network='baseline').mean()):.2f} % | "
+        f"{clean.text(signed=True)} | {PAPER['clean accuracy change after SRC (points)']} | – |"
     ]
-    for variable in [v for v in results.data_vars if v.startswith("accuracy_") and v != "accuracy_clean"]:
-        gain = (src[variable] - baseline[variable]).isel(
-            {f"{variable.removeprefix('accuracy_')}_level": slice(1, None)}
-        )
-        level_dim = gain.dims[-1]
-        best = int(np.argmax(gain.mean("trial").values))
-        values = gain.isel({level_dim: best}).values
-        mean, sd = values.mean() * 100, values.std(ddof=1) * 100
-        low = mean - stats.t.ppf(0.975, trials - 1) * sd / np.sqrt(trials)
-        level = float(gain[level_dim][best])
+    for distortion in sweep_names(results):
+        level, gain = largest_gain(results, distortion)
         lines.append(
-            f"| {name} | {variable.removeprefix('accuracy_')} | level {level:g} | {interval(values)} | "
-            f"{PAPER['largest SRC gain (points)']} | {verdict(low, 15.0)} |"
+            f"| {name} | {distortion} | level {level:g} | {gain.text(signed=True)} | "
+            f"{PAPER['largest SRC gain (points)']} | {gain_verdict(gain, 15.0)} |"
         )
     return lines
 

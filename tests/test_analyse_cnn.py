@@ -169,3 +169,51 @@ def test_analyse_cnn_bad_inputs(run_folder, capsys):
     assert "no config.toml" in _error(["analyse-cnn", "--model", f"m={run_folder / 'a/b/m.pt'}", *out], capsys)
     with pytest.raises(SystemExit):
         main(["analyse-cnn", "--model", "no_path_given", *out])
+
+
+def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
+    torch.manual_seed(1)
+    second = build_cnn(LAYERS, (1, 8, 8))
+    models = run_folder / "models"
+    torch.save(second.state_dict(), models / "trial_01_baseline.pt")
+    torch.save(gradient_expansion(second, [0.2, 0.1]).state_dict(), models / "trial_01_grad_exp.pt")
+    out = run_folder / "run_analysis"
+    assert main(["analyse-cnn", "--run", str(run_folder), "--out", str(out), "--samples", "4"]) == 0
+    data = xr.load_dataset(out / "cnn_analyses.nc")
+    assert list(data.trial.values) == [0, 1] and list(data.model.values) == ["baseline", "grad_exp"]
+    assert list(data.conv.values) == ["C1", "C2"]
+    # each trial's values are those of its own models
+    expected = conv_filters.gradient_statistics(second).gradient_variance.values
+    np.testing.assert_allclose(data.gradient_variance.sel(trial=1, model="baseline"), expected)
+    np.testing.assert_allclose(data.gradient_sd**2, data.gradient_variance)
+    np.testing.assert_allclose(data.kl_fitted_gaussians.sel(reference="baseline", model="baseline"), 0.0, atol=1e-12)
+    assert (data.kl_fitted_gaussians.sel(reference="grad_exp", model="baseline") > 0.01).all()
+    assert set(data.attention_overlap.condition.values) == {"clean", "gaussian_noise=0.2", "gaussian_blur=1", "all"}
+    tables = (out / "tables.md").read_text()
+    assert "2 trial(s)" in tables and "| gradient expansion | C1 | – |" in tables  # no paper values for npz data
+    assert "| baseline | SRC | – | – | not in this run | |" in tables
+    assert (out / "trial_00_gradient_distributions.png").is_file() and (out / "trial_00_attention.png").is_file()
+    (models / "trial_01_grad_exp.pt").unlink()
+    message = _error(["analyse-cnn", "--run", str(run_folder), "--out", str(out)], capsys)
+    assert "saved different models" in message
+    message = _error(["analyse-cnn", "--run", str(run_folder / "models"), "--out", str(out)], capsys)
+    assert "no models/trial_<k>_<name>.pt" in message or "no config.toml" in message
+    with pytest.raises(SystemExit):
+        main(["analyse-cnn", "--run", str(run_folder), *_models(run_folder), "--out", str(out)])
+
+
+def test_gradient_figure_shares_one_histogram_between_identical_kernels():
+    torch.manual_seed(0)
+    baseline = build_cnn(LAYERS, (1, 8, 8))
+    head_only = build_cnn(LAYERS, (1, 8, 8))
+    head_only.load_state_dict(baseline.state_dict())
+    torch.nn.init.zeros_(head_only[-1].weight)  # FFF changes only the head
+    models = {"baseline": baseline, "baseline_fff": head_only, "grad_exp": gradient_expansion(baseline, [0.2, 0.1])}
+    layers = list(conv_filters.conv_layers(baseline))
+    assert conv_filters._distinct(models, layers[0]) == {
+        "baseline": ["baseline", "baseline_fff"],
+        "grad_exp": ["grad_exp"],
+    }
+    assert conv_filters.conv_title(2, layers[1], conv_filters.conv_layers(baseline)[layers[1]]).startswith(
+        "C2: conv 3→4 channels, 2×2 (module '"
+    )

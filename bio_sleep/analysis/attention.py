@@ -8,6 +8,7 @@ against the mask of their clean originals.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -42,24 +43,32 @@ def attention_overlap(maps: torch.Tensor, clean_inputs: torch.Tensor) -> np.ndar
     return torch.nn.functional.cosine_similarity(maps.double().flatten(1), mask, dim=1, eps=1e-12).numpy()
 
 
-def plot_attention(inputs: torch.Tensor, maps: dict, path, samples: int = 6) -> Path:
-    """Input images and each model's Grad-CAM overlay, one column per sample."""
+def plot_attention(inputs: torch.Tensor, maps: dict, path, samples: int = 6, title: str = "") -> Path:
+    """Input images and each model's Grad-CAM overlay, one column per sample, one row per model."""
     import matplotlib.pyplot as plt
 
     shown = min(samples, len(inputs))
-    fig, axes = plt.subplots(1 + len(maps), shown, figsize=(1.6 * shown, 1.6 * (1 + len(maps))), squeeze=False)
+    fig, axes = plt.subplots(
+        1 + len(maps),
+        shown,
+        figsize=(1.5 * shown + 2.6, 1.5 * (1 + len(maps)) + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
     images = inputs[:shown].mean(dim=1).numpy()
     for col in range(shown):
         axes[0, col].imshow(images[col], cmap="gray")
-        for row, (name, model_maps) in enumerate(maps.items(), start=1):
+        for row, model_maps in enumerate(maps.values(), start=1):
             axes[row, col].imshow(images[col], cmap="gray")
             overlay = axes[row, col].imshow(model_maps[col].numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1)
-            axes[row, 0].set_ylabel(model_name(name), fontsize=8)
-    axes[0, 0].set_ylabel("input", fontsize=8)
+    axes[0, 0].set_ylabel("input")
+    for row, name in enumerate(maps, start=1):
+        axes[row, 0].set_ylabel(textwrap.fill(model_name(name), 12))  # long names on two lines, not over the row above
     for ax in axes.ravel():
         ax.set_xticks([]), ax.set_yticks([])
     if maps:
-        fig.colorbar(overlay, ax=axes.ravel().tolist(), shrink=0.8, label="Grad-CAM attention (per image, 0-1)")
+        fig.colorbar(overlay, ax=axes.ravel().tolist(), shrink=0.8, label="Grad-CAM attention (each map scaled to 0-1)")
+    fig.suptitle(title or "Grad-CAM attention on clean test images")
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Path(path)

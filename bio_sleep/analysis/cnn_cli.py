@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bio_sleep.cli_options import add_data_root, add_out, add_set, overrides_of
@@ -22,15 +23,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="spatial-gradient statistics, KL and Grad-CAM attention of saved CNNs (CNN paper)",
         description="Tables III-IV (spatial gradients of conv filters: fitted Gaussian per layer, KL divergence from "
         "the first model) and Table VI (Grad-CAM attention overlap with the input's non-zero pixels) "
-        "for state dicts of one architecture.",
+        "for state dicts of one architecture, or for every trial of a bio-sleep src run folder (--run).",
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
         "--model",
         type=_model_spec,
         action="append",
-        required=True,
         metavar="NAME=PATH",
         help="a saved state dict; repeat for each model, the first is the reference (e.g. baseline)",
+    )
+    which.add_argument(
+        "--run",
+        metavar="FOLDER",
+        help="a bio-sleep src run folder: every trial's saved models, summarised over trials beside the paper's "
+        "Tables III, IV and VI (cnn_analyses.nc, tables.md)",
     )
     add_out(parser, "folder for the CSV, netCDF and PNG files", required=True)
     parser.add_argument(
@@ -53,7 +60,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _config_path(args) -> Path:
     if args.config:
         return Path(args.config)
-    first = Path(args.model[0][1]).resolve().parent
+    first = Path(args.run).resolve() / "models" if args.run else Path(args.model[0][1]).resolve().parent
     for folder in (first, first.parent):
         if (folder / "config.toml").is_file():
             return folder / "config.toml"
@@ -63,10 +70,13 @@ def _config_path(args) -> Path:
 def run(args) -> int:
     import torch
 
+    from bio_sleep.analysis import cnn_tables
     from bio_sleep.analysis.cnn_report import analyse_cnn, load_model, read_architecture
     from bio_sleep.config import with_overrides
 
-    names = [name for name, _ in args.model]
+    if args.run and not Path(args.run).is_dir():
+        raise BioSleepError(f"--run {args.run} is not a folder; give the folder a bio-sleep src run wrote")
+    names = [name for name, _ in args.model or []]
     if len(set(names)) != len(names):
         raise BioSleepError(f"model names {names} repeat; give each --model a different NAME")
     if args.samples < 0:
@@ -76,20 +86,37 @@ def run(args) -> int:
     overrides = overrides_of(args, {"data.root": args.data_root})
     if overrides:
         config = with_overrides(config, overrides)
-    models = {name: load_model(name, path, config, config_path) for name, path in args.model}
-    for name, model in models.items():
-        if not all(torch.isfinite(p).all() for p in model.state_dict().values()):
-            raise BioSleepError(
-                f"model '{name}' ({dict(args.model)[name]}) holds NaN or infinite weights, so no "
-                "analysis of it means anything; give a model that trained without diverging"
-            )
-    images = None
-    if args.samples:
-        images = _test_images(config, args, config_path)
+
+    def load(models: dict[str, str]) -> dict:
+        loaded = {name: load_model(name, path, config, config_path) for name, path in models.items()}
+        for name, model in loaded.items():
+            if not all(torch.isfinite(p).all() for p in model.state_dict().values()):
+                raise BioSleepError(
+                    f"model '{name}' ({models[name]}) holds NaN or infinite weights, so no "
+                    "analysis of it means anything; give a model that trained without diverging"
+                )
+        return loaded
+
+    trials = cnn_tables.trial_models(Path(args.run)) if args.run else {0: dict(args.model)}
+    first = load(next(iter(trials.values())))  # the models fit a CNN config before its data is read
+    images = _test_images(config, args, config_path) if args.samples else None
     sweeps = getattr(config.evaluation, "sweeps", {})
-    for path in analyse_cnn(
-        models, args.out, images=images, input_shape=tuple(config.model.input_shape), sweeps=sweeps, seed=config.seed
-    ):
+    shape = tuple(config.model.input_shape)
+    if args.run:
+        written = cnn_tables.analyse_run(
+            trials,
+            load,
+            args.out,
+            images=images,
+            input_shape=shape,
+            sweeps=sweeps,
+            config=config,
+            run=args.run,
+            history="bio-sleep " + " ".join(sys.argv[1:]),
+        )
+    else:
+        written = analyse_cnn(first, args.out, images=images, input_shape=shape, sweeps=sweeps, seed=config.seed)
+    for path in written:
         print(path)
     return 0
 

@@ -114,6 +114,13 @@ def attention_table(
     return table, clean_maps
 
 
+def attention_title(models: dict[str, nn.Module]) -> str:
+    """What the attention figure shows: which conv layer Grad-CAM reads, for which class, on which images."""
+    layers = conv_filters.conv_layers(next(iter(models.values())))
+    last = conv_filters.conv_title(len(layers), *list(layers.items())[-1])
+    return f"Grad-CAM of the predicted class on {last}, clean test images"
+
+
 def analyse_cnn(
     models: dict[str, nn.Module],
     out_dir,
@@ -145,5 +152,8 @@ def analyse_cnn(
         overlap, maps = attention_table(models, images, input_shape, sweeps or {}, seed)
         overlap.to_csv(out / "attention_overlap.csv", index=False)
         clean = images.reshape(len(images), *input_shape)
-        written += [out / "attention_overlap.csv", attention.plot_attention(clean, maps, out / "attention.png")]
+        written += [
+            out / "attention_overlap.csv",
+            attention.plot_attention(clean, maps, out / "attention.png", title=attention_title(models)),
+        ]
     return written

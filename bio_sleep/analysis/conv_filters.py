@@ -85,23 +85,44 @@ def gradient_kl(model_p: nn.Module, model_q: nn.Module, bins: int = 100) -> xr.D
     )
 
 
+def conv_title(ordinal: int, name: str, conv: nn.Conv2d) -> str:
+    """``C1: conv 1→10 channels, 3×3 (module '1')``: the paper's layer name, its shape and the model's own name."""
+    kh, kw = conv.kernel_size
+    return f"C{ordinal}: conv {conv.in_channels}→{conv.out_channels} channels, {kh}×{kw} (module '{name}')"
+
+
+def _distinct(models: dict, layer: str) -> dict[str, list[str]]:
+    """Model names grouped by identical weights of ``layer`` (FFF changes only the head: SRC + FFF = SRC here)."""
+    groups: dict[str, list[str]] = {}
+    for label, model in models.items():
+        weight = conv_layers(model)[layer].weight
+        same = next((g for g in groups if conv_layers(models[g])[layer].weight.equal(weight)), None)
+        groups.setdefault(same or label, []).append(label)
+    return groups
+
+
 def plot_gradient_distributions(models: dict, path, bins: int = 80) -> Path:
-    """Histogram of spatial-gradient values with the fitted Gaussian, one panel per conv layer."""
+    """Histogram of spatial-gradient values with the fitted Gaussian, one panel per conv layer.
+
+    Models whose kernels of a layer are identical share one histogram and one legend entry."""
     import matplotlib.pyplot as plt
 
-    names = list(conv_layers(next(iter(models.values()))))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2), squeeze=False)
-    for ordinal, (name, ax) in enumerate(zip(names, axes[0]), start=1):
-        for label, model in models.items():
-            values = spatial_gradients(conv_layers(model)[name])
+    layers = conv_layers(next(iter(models.values())))
+    colours = dict(zip(models, plt.rcParams["axes.prop_cycle"].by_key()["color"] * len(models)))
+    fig, axes = plt.subplots(1, len(layers), figsize=(5.5 * len(layers), 4.2), squeeze=False)
+    for ordinal, (name, ax) in enumerate(zip(layers, axes[0]), start=1):
+        for label, same in _distinct(models, name).items():
+            values = spatial_gradients(conv_layers(models[label])[name])
             mean, std = stats.norm.fit(values)
-            _, edges, patches = ax.hist(
-                values, bins=bins, density=True, alpha=0.35, label=f"{model_name(label)} (variance {std**2:.2e})"
-            )
+            names = " = ".join(model_name(m) for m in same)
+            _, edges, _ = ax.hist(values, bins=bins, density=True, alpha=0.3, color=colours[label])
             grid = np.linspace(edges[0], edges[-1], 200)
-            ax.plot(grid, stats.norm.pdf(grid, mean, std), color=patches[0].get_facecolor(), alpha=1.0)
+            ax.plot(grid, stats.norm.pdf(grid, mean, std), color=colours[label], label=f"{names}: σ² = {std**2:.2e}")
         ax.set(
-            title=f"conv layer {ordinal} (module '{name}')", xlabel="spatial gradient of the kernels", ylabel="density"
+            title=conv_title(ordinal, name, layers[name]),
+            xlabel="spatial gradient of the kernel weights (per pixel)",
+            ylabel="probability density",
         )
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left", title="fitted Gaussian", title_fontsize=7)
+    fig.suptitle("Spatial gradients of the conv kernels (histograms) and the fitted Gaussians (CNN paper, Table III)")
     return save_figure(fig, path)
