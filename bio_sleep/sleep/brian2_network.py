@@ -2,8 +2,8 @@
 
 One NeuronGroup per layer (models from ``bio_sleep.equations``) and one
 Synapses object per connection, built by the hook of its kind (``CONNECT``).
-Dense synapses are connected postsynaptic-major, so that their weights are
-``W.ravel()`` for a torch weight W of shape (n_post, n_pre). Convolutions and
+Dense synapses are connected presynaptic-major, so that their weights are
+``W.T.ravel()`` for a torch weight W of shape (n_post, n_pre). Convolutions and
 pooling are unrolled into synapses from numpy index arrays
 (``converters.unrolling``); a conv synapse's weight is a linked variable into
 a kernel NeuronGroup of one unit per kernel element; pooling units run with
@@ -109,11 +109,12 @@ def _connect_dense(b2, index: int, connection, pre, post, on_post, namespace):
         namespace=namespace,
         name=f"synapses_{index}",
     )
-    # Postsynaptic-major, like torch's weight matrix: the STDP pathway (the costly one,
-    # with one weight factor per synapse) then walks contiguous memory.
+    # Presynaptic-major: one spike's synapses are contiguous, so the impulse pathway (the one with
+    # the most events) walks its weights and indices in order. Each target still adds its inputs in
+    # ascending presynaptic order (the spike order), as the torch reference sums them.
     syn.connect(
-        i=np.tile(np.arange(connection.n_pre), connection.n_post),
-        j=np.repeat(np.arange(connection.n_post), connection.n_pre),
+        i=np.repeat(np.arange(connection.n_pre), connection.n_post),
+        j=np.tile(np.arange(connection.n_post), connection.n_pre),
     )
     return syn, [], f"synapses_{index}"
 
@@ -235,6 +236,20 @@ class _Objects:
         return self.network[owner].variables[variable]
 
 
+def _synapse_weights(connection: Connection, weights) -> np.ndarray:
+    """A connection's weights in the order of its Brian2 synapses (dense: presynaptic-major, W.T flattened)."""
+    if connection.kind == "dense":
+        return np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T).ravel()
+    return connection.flat_weights(weights)
+
+
+def _weights_from_synapses(connection: Connection, flat: np.ndarray) -> np.ndarray | None:
+    """The inverse of ``_synapse_weights``: the torch-shaped weights of a run's synapse values."""
+    if connection.kind == "dense":
+        return np.asarray(flat, dtype=np.float64).reshape(connection.n_pre, connection.n_post).T.copy()
+    return connection.weights_from_flat(flat)
+
+
 def _inputs(arch: Architecture, holders, network: SpikingNetwork, dynamics: SleepDynamics, raster) -> dict:
     """Run-time values keyed by their run-time name ('object.variable')."""
     values = {"input_spikes.values": np.asarray(raster, dtype=np.float64)}
@@ -242,7 +257,7 @@ def _inputs(arch: Architecture, holders, network: SpikingNetwork, dynamics: Slee
         zip(arch.connections, holders, network.weights, network.alphas, network.thresholds), start=1
     ):
         if holder is not None:
-            values[f"{holder}.w"] = connection.flat_weights(weights)
+            values[f"{holder}.w"] = _synapse_weights(connection, weights)
         if arch.plastic[index - 1]:
             values[f"synapses_{index}.inc"], values[f"synapses_{index}.dec"] = dynamics.inc, dynamics.dec
         values[f"layer_{index}.alpha"], values[f"layer_{index}.threshold"] = alpha, threshold
@@ -262,7 +277,7 @@ def _outputs(arch: Architecture, holders) -> list[str]:
 
 def _results(arch: Architecture, holders, network: SpikingNetwork, read: dict) -> tuple[SpikingNetwork, SleepRecording]:
     weights = [
-        None if holder is None else connection.weights_from_flat(read[f"{holder}.w"])
+        None if holder is None else _weights_from_synapses(connection, read[f"{holder}.w"])
         for connection, holder in zip(arch.connections, holders)
     ]
     per_step = np.stack(
