@@ -12,10 +12,15 @@ raster at 1 % per step, as the MNIST mean image gives at the ICLR rates.
 
 Without ``--out`` the results are only printed (the committed JSON is overwritten only when named).
 
+Each backend is measured on one core (``--core``, ``sleep.threads = 1``) and,
+unless ``--one-core-only``, on every CPU the process may use with as many
+threads (on a shared machine the other cores may be busy: the JSON says so).
 Reports, per backend: compile seconds (code generation and compilation),
 steps per second of a rerun with new parameter values (its overhead
-included), peak resident memory, and the per-layer firing fractions; a second
-run with new parameter values shows the reuse overhead (no recompilation).
+included) by the wall clock and per CPU second (this process and its
+children: what the sleep itself used, whatever else the machine runs), the
+CPU nanoseconds per impulse event (one presynaptic spike reaching one
+synapse), peak resident memory, and the per-layer firing fractions.
 """
 
 from __future__ import annotations
@@ -47,11 +52,14 @@ def network_and_input(steps: int, seed: int = 0):
     return network, dynamics, rng.random((steps, SIZES[0])) < 0.01
 
 
-def measure(backend: str, steps: int) -> dict:
+def _cpu_seconds() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measure(backend: str, steps: int, threads: int) -> dict:
     """Run in this process: two sleeps (the second with new values) on one backend."""
     import dataclasses
-
-    import torch
 
     from bio_sleep.config import SleepConfig
 
@@ -62,19 +70,21 @@ def measure(backend: str, steps: int) -> dict:
         "cpp_standalone": dict(backend="brian2", brian2_target="cpp_standalone"),
         "cython": dict(backend="brian2", brian2_target="cython"),
     }[backend]
-    config = SleepConfig(steps=steps, thresholds=list(THRESHOLDS), **options)
-    torch.set_num_threads(1)
+    config = SleepConfig(steps=steps, thresholds=list(THRESHOLDS), threads=threads, **options)
     from bio_sleep.sleep.run import simulate
 
     start = time.perf_counter()
     _, recording, compile_seconds = simulate(network, dynamics, raster, config, progress=False)
     first = time.perf_counter() - start
     changed = dataclasses.replace(dynamics, decay=0.985, inc=2e-6)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     _, _, recompile = simulate(network, changed, raster, config, progress=False)
-    second = time.perf_counter() - start
+    second, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
+    fractions = recording.firing_fraction()
+    impulses = sum(fractions[k] * SIZES[k] * SIZES[k + 1] for k in range(len(SIZES) - 1))
     return {
         "backend": backend,
+        "threads": threads,
         "steps": steps,
         "compile_s": round(compile_seconds, 2),
         "first_run_s": round(first, 2),
@@ -82,7 +92,10 @@ def measure(backend: str, steps: int) -> dict:
         "second_run_compile_s": round(recompile, 2),
         # From the second run, reuse overhead (writing values, starting the binary, reading results) included.
         "steps_per_s": round(steps / second, 1),
-        "firing_fraction_per_layer": [round(float(f), 4) for f in recording.firing_fraction()],
+        "steps_per_cpu_s": round(steps / cpu, 1),
+        "impulse_events_per_step": round(float(impulses)),
+        "ns_per_impulse_event": round(cpu / steps / impulses * 1e9, 2),  # per CPU second
+        "firing_fraction_per_layer": [round(float(f), 4) for f in fractions],
         "peak_rss_mb_self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_rss_mb_children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
     }
@@ -92,29 +105,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--backends", nargs="+", default=["cpp_standalone", "cython", "torch", "torch_float32"])
+    parser.add_argument("--core", type=int, default=1, help="the CPU of the one-core runs")
+    parser.add_argument("--one-core-only", action="store_true", help="skip the runs on every CPU")
     parser.add_argument("--out", type=Path, help="write the results to this JSON file")
+    parser.add_argument("--note", help="a remark on the conditions, kept in the JSON (e.g. what else ran)")
     parser.add_argument("--table", type=Path, help="print the markdown table of a results JSON and exit")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--cpus", type=int, nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.child, args.steps)))
+        os.sched_setaffinity(0, args.cpus)
+        print(json.dumps(measure(args.child, args.steps, len(args.cpus))))
         return
     if args.table:
         print(markdown_table(json.loads(args.table.read_text())))
         return
-    results = []
-    for backend in args.backends:
-        with tempfile.TemporaryDirectory() as cache:
-            output = subprocess.run(
-                [sys.executable, __file__, "--child", backend, "--steps", str(args.steps)],
-                capture_output=True,
-                text=True,
-                check=True,
-                env={**os.environ, "BIO_SLEEP_CACHE": cache},
-            ).stdout
-        results.append(json.loads(output.strip().splitlines()[-1]))
-        print(json.dumps(results[-1]))
-    summary = {"sizes": SIZES, "cpus": len(os.sched_getaffinity(0)), "results": results}
+    every = sorted(os.sched_getaffinity(0))
+    settings = {"one_core": [args.core]} | ({} if args.one_core_only or len(every) == 1 else {"all_cores": every})
+    summary = {"sizes": SIZES, "cpus": len(every)} | ({"note": args.note} if args.note else {})
+    for setting, cpus in settings.items():
+        results = []
+        for backend in args.backends:
+            with tempfile.TemporaryDirectory() as cache:
+                output = subprocess.run(
+                    [sys.executable, __file__, "--child", backend, "--steps", str(args.steps), "--cpus"]
+                    + [str(c) for c in cpus],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env={**os.environ, "BIO_SLEEP_CACHE": cache, "OMP_NUM_THREADS": str(len(cpus))},
+                ).stdout
+            results.append(json.loads(output.strip().splitlines()[-1]))
+            print(json.dumps(results[-1]))
+        summary[setting] = {"cpus": cpus, "results": results}
+    if "all_cores" in summary:
+        summary["all_cores"]["note"] = "the other cores may have been busy with other jobs during these runs"
     print(markdown_table(summary))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -122,19 +147,27 @@ def main() -> None:
 
 
 def markdown_table(summary: dict) -> str:
-    """The README's speed table from a results JSON."""
+    """The README's speed table from a results JSON: one-core figures and, where measured, all cores'."""
     names = {
         "cpp_standalone": "Brian2 `cpp_standalone`",
         "cython": "Brian2 `cython`",
-        "torch": "torch float64 (exact), 1 thread",
-        "torch_float32": "torch float32, 1 thread",
+        "torch": "torch float64 (exact)",
+        "torch_float32": "torch float32",
     }
-    lines = ["| backend | compile, empty cache (s) | steps/s | peak RSS (MB) |", "|---|---|---|---|"]
-    for row in summary["results"]:
+    one = summary["one_core"]["results"]
+    every = {row["backend"]: row for row in summary.get("all_cores", {}).get("results", [])}
+    n = len(summary.get("all_cores", {}).get("cpus", []))
+    header = "| backend | compile, empty cache (s) | steps/s, 1 core | steps per CPU-s, 1 core | ns per impulse event |"
+    header += (f" steps/s, {n} cores |" if every else "") + " peak RSS (MB) |"
+    lines = [header, "|---" * (6 + bool(every)) + "|"]
+    for row in one:
         rss = max(row["peak_rss_mb_self"], row["peak_rss_mb_children"])
         compile_s = f"{row['compile_s']:.1f}" if row["compile_s"] else "—"
+        other = every.get(row["backend"])
+        all_cores = (f" {other['steps_per_s']:,.0f} |" if other else " — |") if every else ""
         lines.append(
-            f"| {names.get(row['backend'], row['backend'])} | {compile_s} | {row['steps_per_s']:,.0f} | {rss:,.0f} |"
+            f"| {names.get(row['backend'], row['backend'])} | {compile_s} | {row['steps_per_s']:,.0f} "
+            f"| {row['steps_per_cpu_s']:,.0f} | {row['ns_per_impulse_event']:.1f} |{all_cores} {rss:,.0f} |"
         )
     return "\n".join(lines)
 

@@ -110,6 +110,9 @@ class SleepConfig(_Section):
     brian2_target: Literal["cpp_standalone", "cython"] = "cpp_standalone"
     torch_device: str = Field("cpu", description="torch backend's device: cpu, cuda or cuda:N (needs CUDA), mps.")
     torch_dtype: Literal["float64", "float32"] = "float64"
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads of the sleep (torch, Brian2 OpenMP); empty: the CPUs this process may use."
+    )
     steps: int = Field(
         3000,
         ge=1,

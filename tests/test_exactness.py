@@ -2,10 +2,11 @@
 
 The project's strongest correctness test: same weights bit for bit, same spike
 counts per neuron and per step, same membrane potentials of watched neurons,
-for both STDP rules and both Brian2 targets, and again after a rerun of the compiled network with new parameter values;
-and on a dyadic network whose potentials land exactly on thresholds, so that
-the spike condition (v > threshold or the authors' v >= threshold) is pinned
-on both sides. The weight factor alone is checked in test_weight_factor.py.
+for both STDP rules and both Brian2 targets, and again after reruns of the
+compiled network with new parameter values and other numbers of steps; and on
+a dyadic network whose potentials land exactly on thresholds, so that the
+spike condition (v > threshold or the authors' v >= threshold) is pinned on
+both sides. The weight factor alone is checked in test_weight_factor.py.
 """
 
 import dataclasses
@@ -46,7 +47,7 @@ def assert_identical(reference, brian):
 def test_brian2_equals_torch_reference(target, rule):
     network, raster = small_network(), small_raster(300)
     dynamics = SleepDynamics(0.95, 0.01, 0.003, rule, "above")
-    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True, WATCHED), len(raster), target)
+    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True, WATCHED), target)
     brian = brian_network_for(arch)
 
     reference = run_reference(network, dynamics, raster, record_trains=True, record_potentials=WATCHED, progress=False)
@@ -57,12 +58,14 @@ def test_brian2_equals_torch_reference(target, rule):
     # The same compiled network, new values: no recompilation, still identical.
     changed = dataclasses.replace(dynamics, decay=0.9, inc=0.02)
     retuned = dataclasses.replace(network, thresholds=(0.25, 0.35, 0.3), alphas=(1.1, 1.0, 1.6))
-    raster = small_raster(300, seed=7)
     assert brian_network_for(arch) is brian
-    assert_identical(
-        run_reference(retuned, changed, raster, record_trains=True, record_potentials=WATCHED, progress=False),
-        brian.run(retuned, changed, raster, progress=False),
-    )
+    # ... and another number of steps: the compiled network's run ends with its raster.
+    for steps in (170, 431):
+        raster = small_raster(steps, seed=7)
+        assert_identical(
+            run_reference(retuned, changed, raster, record_trains=True, record_potentials=WATCHED, progress=False),
+            brian.run(retuned, changed, raster, progress=False),
+        )
 
 
 def _dyadic_network(seed: int = 5) -> SpikingNetwork:
@@ -83,9 +86,22 @@ def test_spike_condition_pinned_where_potentials_hit_the_threshold(condition, ta
     dynamics = SleepDynamics(0.5, 1 / 64, 1 / 128, "constant", condition)
     other = dataclasses.replace(dynamics, spike_condition="at_or_above" if condition == "above" else "above")
     reference = run_reference(network, dynamics, raster, record_trains=True, progress=False)
-    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True), len(raster), target)
+    arch = Architecture.of(network, dynamics, BuildPlan((True, True, True), 0.001, True), target)
     assert_identical(reference, brian_network_for(arch).run(network, dynamics, raster, progress=False))
     _, other_recording = run_reference(network, other, raster, progress=False)
     assert not np.array_equal(reference[1].spikes_per_step, other_recording.spikes_per_step), (
         "no potential landed on a threshold: the test would not pin the comparison"
     )
+
+
+def test_openmp_threads_keep_cpp_standalone_exact_and_repeatable():
+    """With OpenMP, Brian2 adds each target's inputs on one thread in spike order: still the reference's bits."""
+    network, raster = small_network(), small_raster(300)
+    dynamics = SleepDynamics(0.95, 0.01, 0.003, "weight_dependent", "above")
+    plan = BuildPlan((True, True, True), 0.001, True, WATCHED)
+    arch = Architecture.of(network, dynamics, plan, "cpp_standalone", threads=2)
+    assert arch != Architecture.of(network, dynamics, plan, "cpp_standalone")  # threads are compiled in
+    brian = brian_network_for(arch)
+    reference = run_reference(network, dynamics, raster, record_trains=True, record_potentials=WATCHED, progress=False)
+    assert_identical(reference, brian.run(network, dynamics, raster, progress=False))
+    assert_identical(reference, brian.run(network, dynamics, raster, progress=False))

@@ -89,3 +89,20 @@ def test_sleeping_a_model_on_the_torch_backend_never_imports_brian2():
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["50", "False"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_two_threads_give_the_same_result_run_to_run_and_float64_the_one_thread_bits(dtype):
+    from bio_sleep.sleep.reference import TorchSimulator
+    from bio_sleep.sleep.simulator import BuildPlan
+
+    network, raster = small_network(), small_raster(300)
+    dynamics = SleepDynamics(0.95, 0.01, 0.003, "weight_dependent", "above")
+    plan = BuildPlan((True, True, True))
+    before = torch.get_num_threads()
+    runs = [TorchSimulator(dtype, threads=t).run(network, dynamics, raster, plan, progress=False) for t in (2, 2, 1)]
+    assert torch.get_num_threads() == before  # the caller's setting is restored
+    two, again, one = (slept.weights for slept, _ in runs)
+    assert all(np.array_equal(a, b) for a, b in zip(two, again))
+    if dtype == torch.float64:  # the exact mode: 2 threads give the bits of 1 (and so of Brian2)
+        assert all(np.array_equal(a, b) for a, b in zip(two, one))

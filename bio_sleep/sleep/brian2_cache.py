@@ -5,7 +5,8 @@ A compiled network lives in ``<cache dir>/brian2/<key>/`` (the cache dir is
 that changes the generated code. Beside the Brian2 project, ``manifest.json``
 names the files the binary writes, so a later process runs ``./main`` itself:
 run-time values go on its command line (scalars) or in files of a private
-folder, and the results are written to another private folder
+folder, the input raster in a file of bytes named by ``$BIO_SLEEP_RASTER``
+(its length is the run's; see ``equations.raster``), and the results are written to another private folder
 (``--results_dir``), so any number of processes can use one build at once.
 
 Concurrency: ``<key>.lock`` is held shared while a build is used and
@@ -38,6 +39,8 @@ from bio_sleep.errors import BioSleepError
 SIZE_LIMIT = 4 * 2**30
 MANIFEST = "manifest.json"
 _RUN_PREFIX = "bio_sleep_brian_"
+# The environment variable naming a run's input raster file (read by the compiled ``raster_spike``).
+RASTER_ENV = "BIO_SLEEP_RASTER"
 _cleaned = False
 
 
@@ -158,13 +161,16 @@ class CompiledNetwork:
         self.manifest = json.loads((self.directory / MANIFEST).read_text())
 
     def run(
-        self, values: dict[str, np.ndarray | float], progress_desc: str | None, steps: int
+        self, values: dict[str, np.ndarray | float], raster: np.ndarray, progress_desc: str | None
     ) -> dict[str, np.ndarray]:
-        """Run the binary with ``values`` (run-time variable name -> value); return every output of the manifest."""
+        """Run the binary with ``values`` (run-time variable name -> value) on ``raster`` (steps x inputs, spikes
+        true); return every output of the manifest."""
         run_folder = Path(tempfile.mkdtemp(prefix=f"{_RUN_PREFIX}{os.getpid()}_"))
         try:
             results = run_folder / "results"
             results.mkdir()
+            raster_path = run_folder / "raster.u8"
+            np.ascontiguousarray(raster, dtype=np.uint8).tofile(raster_path)
             arguments = []
             for name, value in values.items():
                 array = np.ascontiguousarray(value, dtype=self.manifest["inputs"][name])
@@ -175,11 +181,11 @@ class CompiledNetwork:
                     array.tofile(path)
                     arguments.append(f"{name}={path}")
             stdout_path = results / "stdout.txt"
-            env = {**os.environ, **self.manifest["environment"]}
+            env = {**os.environ, **self.manifest["environment"], RASTER_ENV: str(raster_path)}
             with (
                 _locked(self.folder / f"{self.key}.lock", fcntl.LOCK_SH),
                 open(stdout_path, "w") as stdout,
-                _StandaloneProgress(stdout_path, steps, progress_desc),
+                _StandaloneProgress(stdout_path, len(raster), progress_desc),
             ):
                 os.utime(self.directory / MANIFEST)  # last used, for the size bound
                 done = subprocess.run(
@@ -238,7 +244,7 @@ def compiled_network(key: str, description: str, build, progress: bool) -> tuple
 
 
 class _StandaloneProgress:
-    """A progress bar fed by the standalone binary's text report (its stdout)."""
+    """A progress bar fed by the standalone binary's report of the step reached ('step 1234', its stdout)."""
 
     def __init__(self, path: Path, steps: int, desc: str | None):
         self.path, self.steps, self.desc = path, steps, desc
@@ -246,9 +252,9 @@ class _StandaloneProgress:
 
     def _follow(self, bar):
         while not self._stop.wait(0.5):
-            found = re.findall(r"\((\d+)%\)", self.path.read_text())
+            found = re.findall(r"^step (\d+)$", self.path.read_text(), re.MULTILINE)
             if found:
-                bar.n = self.steps * int(found[-1]) // 100
+                bar.n = min(self.steps, int(found[-1]))
                 bar.refresh()
 
     def __enter__(self):

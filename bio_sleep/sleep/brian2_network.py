@@ -2,13 +2,15 @@
 
 One NeuronGroup per layer (models from ``bio_sleep.equations``) and one
 Synapses object per connection, built by the hook of its kind (``CONNECT``).
-Dense synapses are connected postsynaptic-major, so that their weights are
-``W.ravel()`` for a torch weight W of shape (n_post, n_pre). Convolutions and
+Dense synapses are connected presynaptic-major, so that their weights are
+``W.T.ravel()`` for a torch weight W of shape (n_post, n_pre). Convolutions and
 pooling are unrolled into synapses from numpy index arrays
 (``converters.unrolling``); a conv synapse's weight is a linked variable into
 a kernel NeuronGroup of one unit per kernel element; pooling units run with
 their kind's fixed values (``equations.pooling``). The input layer replays a
-precomputed raster through a TimedArray.
+precomputed raster: a TimedArray on cython; on cpp_standalone a function reading
+the raster from a file at run time (``equations.raster``), which ends the run
+at the raster's last step, so one compiled network serves any number of steps.
 
 Scheduling. Brian2's default schedule (groups, thresholds, synapses, resets)
 would delay each layer by one step. Algorithm 1 lets a spike cross every layer
@@ -22,7 +24,7 @@ in this order per layer l:
     kernel l:   w = w + dk (convolutions only: the shared-weight accumulation)
 
 Reuse. Everything that may change between runs (weights, thresholds, alphas,
-decay, inc/dec, the input raster) is a variable, never a constant baked into
+decay, inc/dec, the input raster and its length) is a variable, never a constant baked into
 the code, addressed by its run-time name (``"layer_1.alpha"``). With
 ``cpp_standalone`` the project is compiled once per architecture into the
 cache of ``brian2_cache`` and later runs, in any process, run its binary
@@ -67,7 +69,6 @@ class Architecture:
     """What a compiled network depends on; any other value is set at run time."""
 
     sizes: tuple[int, ...]
-    steps: int
     dt: float
     stdp_rule: str
     spike_condition: str
@@ -76,12 +77,12 @@ class Architecture:
     target: str
     connections: tuple[Connection, ...]
     record_potentials: tuple[tuple[int, ...], ...] = ()  # per layer after the input: neurons whose v is recorded
+    threads: int = 1  # OpenMP threads of cpp_standalone (compiled in); cython runs one
 
     @classmethod
-    def of(cls, network: SpikingNetwork, dynamics: SleepDynamics, plan, steps: int, target: str) -> Architecture:
+    def of(cls, network: SpikingNetwork, dynamics: SleepDynamics, plan, target: str, threads: int = 1) -> Architecture:
         return cls(
             network.sizes,
-            steps,
             plan.dt,
             dynamics.stdp_rule,
             dynamics.spike_condition,
@@ -90,6 +91,7 @@ class Architecture:
             target,
             network.connections,
             tuple(map(tuple, plan.record_potentials)),
+            threads if target == "cpp_standalone" else 1,
         )
 
     @property
@@ -109,11 +111,12 @@ def _connect_dense(b2, index: int, connection, pre, post, on_post, namespace):
         namespace=namespace,
         name=f"synapses_{index}",
     )
-    # Postsynaptic-major, like torch's weight matrix: the STDP pathway (the costly one,
-    # with one weight factor per synapse) then walks contiguous memory.
+    # Presynaptic-major: one spike's synapses are contiguous, so the impulse pathway (the one with
+    # the most events) walks its weights and indices in order. Each target still adds its inputs in
+    # ascending presynaptic order (the spike order), as the torch reference sums them.
     syn.connect(
-        i=np.tile(np.arange(connection.n_pre), connection.n_post),
-        j=np.repeat(np.arange(connection.n_post), connection.n_pre),
+        i=np.repeat(np.arange(connection.n_pre), connection.n_post),
+        j=np.tile(np.arange(connection.n_post), connection.n_pre),
     )
     return syn, [], f"synapses_{index}"
 
@@ -156,10 +159,13 @@ def _connect_pool(b2, index: int, connection, pre, post, on_post, namespace):
 CONNECT = {"dense": _connect_dense, "conv": _connect_conv, "pool": _connect_pool}
 
 
-def _configure_brian(target: str, directory: str | None):
+def _configure_brian(target: str, directory: str | None, threads: int = 1):
     import brian2
 
     brian2.prefs.codegen.cpp.extra_compile_args_gcc = COMPILE_ARGS
+    # 0: no OpenMP code at all. With threads, a pathway that adds into the postsynaptic I still runs on one
+    # thread in spike order (Brian2's template), so each target's sum keeps its order.
+    brian2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
     brian2.prefs.logging.console_log_level = "WARNING"
     if target == "cpp_standalone":
         brian2.set_device("cpp_standalone", directory=directory, build_on_run=False)
@@ -172,22 +178,28 @@ def _configure_brian(target: str, directory: str | None):
 
 
 class _Objects:
-    """The Brian2 objects of one architecture, built in the current device (for a raster, on cython)."""
+    """The Brian2 objects of one architecture, built in the current device (on cython, for one raster)."""
 
-    def __init__(self, arch: Architecture, raster: np.ndarray, directory: str | None):
+    def __init__(self, arch: Architecture, raster: np.ndarray | None, directory: str | None):
         from bio_sleep.equations import neurons, synapses
 
-        b2 = self.b2 = _configure_brian(arch.target, directory)
+        b2 = self.b2 = _configure_brian(arch.target, directory, arch.threads)
         b2.start_scope()
         b2.defaultclock.dt = arch.dt * b2.second
-        input_spikes = b2.TimedArray(raster.astype(np.float64), dt=arch.dt * b2.second, name="input_spikes")
+        if raster is None:  # cpp_standalone: the raster file of each run
+            from bio_sleep.equations import raster as file_raster
+
+            threshold, namespace = file_raster.INPUT_THRESHOLD, {"raster_spike": file_raster.raster_spike}
+        else:
+            input_spikes = b2.TimedArray(raster.astype(np.float64), dt=arch.dt * b2.second, name="input_spikes")
+            threshold, namespace = neurons.INPUT_THRESHOLD, {"input_spikes": input_spikes}
         source = b2.NeuronGroup(
             arch.sizes[0],
             neurons.INPUT_NEURON,
-            threshold=neurons.INPUT_THRESHOLD,
+            threshold=threshold,
             reset=neurons.INPUT_RESET,
             name="layer_0",
-            namespace={"input_spikes": input_spikes},
+            namespace=namespace,
         )
         clear = source.run_regularly("s = 0", when="start", order=0, name="layer_0_clear")
         source.thresholder["spike"].when = source.resetter["spike"].when = "start"
@@ -228,21 +240,34 @@ class _Objects:
             if len(indices)
         ]
         self.network = b2.Network(objects + monitors)
-        self.input_spikes = input_spikes
 
     def variable(self, name: str):
         owner, variable = name.split(".")
         return self.network[owner].variables[variable]
 
 
-def _inputs(arch: Architecture, holders, network: SpikingNetwork, dynamics: SleepDynamics, raster) -> dict:
-    """Run-time values keyed by their run-time name ('object.variable')."""
-    values = {"input_spikes.values": np.asarray(raster, dtype=np.float64)}
+def _synapse_weights(connection: Connection, weights) -> np.ndarray:
+    """A connection's weights in the order of its Brian2 synapses (dense: presynaptic-major, W.T flattened)."""
+    if connection.kind == "dense":
+        return np.ascontiguousarray(np.asarray(weights, dtype=np.float64).T).ravel()
+    return connection.flat_weights(weights)
+
+
+def _weights_from_synapses(connection: Connection, flat: np.ndarray) -> np.ndarray | None:
+    """The inverse of ``_synapse_weights``: the torch-shaped weights of a run's synapse values."""
+    if connection.kind == "dense":
+        return np.asarray(flat, dtype=np.float64).reshape(connection.n_pre, connection.n_post).T.copy()
+    return connection.weights_from_flat(flat)
+
+
+def _inputs(arch: Architecture, holders, network: SpikingNetwork, dynamics: SleepDynamics) -> dict:
+    """Run-time values keyed by their run-time name ('object.variable'); the raster travels apart."""
+    values = {}
     for index, (connection, holder, weights, alpha, threshold) in enumerate(
         zip(arch.connections, holders, network.weights, network.alphas, network.thresholds), start=1
     ):
         if holder is not None:
-            values[f"{holder}.w"] = connection.flat_weights(weights)
+            values[f"{holder}.w"] = _synapse_weights(connection, weights)
         if arch.plastic[index - 1]:
             values[f"synapses_{index}.inc"], values[f"synapses_{index}.dec"] = dynamics.inc, dynamics.dec
         values[f"layer_{index}.alpha"], values[f"layer_{index}.threshold"] = alpha, threshold
@@ -260,9 +285,11 @@ def _outputs(arch: Architecture, holders) -> list[str]:
     return names
 
 
-def _results(arch: Architecture, holders, network: SpikingNetwork, read: dict) -> tuple[SpikingNetwork, SleepRecording]:
+def _results(
+    arch: Architecture, holders, network: SpikingNetwork, read: dict, steps: int
+) -> tuple[SpikingNetwork, SleepRecording]:
     weights = [
-        None if holder is None else connection.weights_from_flat(read[f"{holder}.w"])
+        None if holder is None else _weights_from_synapses(connection, read[f"{holder}.w"])
         for connection, holder in zip(arch.connections, holders)
     ]
     per_step = np.stack(
@@ -276,7 +303,7 @@ def _results(arch: Architecture, holders, network: SpikingNetwork, read: dict) -
             for k in range(len(arch.sizes))
         ]
     potentials = {
-        layer: (np.asarray(indices), read[f"potential_{layer}.v"].reshape(arch.steps, -1).copy())
+        layer: (np.asarray(indices), read[f"potential_{layer}.v"].reshape(steps, -1).copy())
         for layer, indices in enumerate(arch.record_potentials, start=1)
         if len(indices)
     } or None
@@ -302,19 +329,17 @@ def cache_key(arch: Architecture) -> str:
 
 def _build_standalone(arch: Architecture, directory: Path) -> dict:
     """Generate and compile the project into ``directory``; return its manifest."""
-    objects = _Objects(arch, np.zeros((arch.steps, arch.sizes[0])), str(directory))
+    from bio_sleep.equations.raster import MAX_STEPS
+
+    objects = _Objects(arch, None, str(directory))
     b2 = objects.b2
-    objects.network.run(arch.steps * arch.dt * b2.second, report="text", report_period=1 * b2.second, namespace={})
+    # The run lasts MAX_STEPS at most; the raster file's end stops it. The report names the step reached.
+    report = f'std::cout << "step " << (long)(completed * duration / {arch.dt!r} + 0.5) << std::endl;'
+    objects.network.run(MAX_STEPS * arch.dt * b2.second, report=report, report_period=1 * b2.second, namespace={})
     device = b2.get_device()
     device.build(directory=str(directory), compile=False, run=False, with_output=False)
     compile_project(directory)
-    run_inputs = _inputs(
-        arch,
-        objects.weight_holders,
-        _zero_network(arch),
-        SleepDynamics(0.0, 0.0, 0.0),
-        np.zeros((arch.steps, arch.sizes[0])),
-    )
+    run_inputs = _inputs(arch, objects.weight_holders, _zero_network(arch), SleepDynamics(0.0, 0.0, 0.0))
     outputs = {
         name: {
             "file": device.get_array_filename(objects.variable(name)),
@@ -322,12 +347,7 @@ def _build_standalone(arch: Architecture, directory: Path) -> dict:
         }
         for name in _outputs(arch, objects.weight_holders)
     }
-    inputs = {
-        name: np.dtype(
-            objects.input_spikes.values.dtype if name == "input_spikes.values" else objects.variable(name).dtype
-        ).name
-        for name in run_inputs
-    }
+    inputs = {name: np.dtype(objects.variable(name).dtype).name for name in run_inputs}
     environment = {**b2.prefs["devices.cpp_standalone.run_environment_variables"], **device.run_environment_variables}
     return {
         "architecture": arch.description,
@@ -364,31 +384,29 @@ class BrianSleepNetwork:
         arch = self.arch
         if self.compiled is not None:
             read = self.compiled.run(
-                _inputs(arch, self.holders, network, dynamics, raster),
+                _inputs(arch, self.holders, network, dynamics),
+                raster,
                 "sleep (brian2 cpp_standalone)" if progress else None,
-                arch.steps,
             )
-            return _results(arch, self.holders, network, read)
+            return _results(arch, self.holders, network, read, len(raster))
         # A TimedArray's values are fixed when it is made, so the (cheap) Python objects
         # are rebuilt each run; the compiled extensions come from Brian2's cache.
         objects = _Objects(arch, raster, None)
         self.holders = objects.weight_holders
-        for name, value in _inputs(arch, self.holders, network, dynamics, raster).items():
-            if name != "input_spikes.values":
-                owner, variable = name.split(".")
-                setattr(objects.network[owner], variable, value)
+        for name, value in _inputs(arch, self.holders, network, dynamics).items():
+            owner, variable = name.split(".")
+            setattr(objects.network[owner], variable, value)
         b2 = objects.b2
-        with tqdm(total=arch.steps, desc="sleep (brian2 cython)", disable=not progress, leave=False) as bar:
+        steps = len(raster)
+        with tqdm(total=steps, desc="sleep (brian2 cython)", disable=not progress, leave=False) as bar:
 
             def report(elapsed, completed, start, duration):
-                bar.n = int(round(completed * arch.steps))
+                bar.n = int(round(completed * steps))
                 bar.refresh()
 
-            objects.network.run(
-                arch.steps * arch.dt * b2.second, report=report, report_period=1 * b2.second, namespace={}
-            )
+            objects.network.run(steps * arch.dt * b2.second, report=report, report_period=1 * b2.second, namespace={})
         read = {name: np.array(objects.variable(name).get_value()) for name in _outputs(arch, self.holders)}
-        return _results(arch, self.holders, network, read)
+        return _results(arch, self.holders, network, read, steps)
 
 
 _networks: dict[Architecture, BrianSleepNetwork] = {}
@@ -407,12 +425,13 @@ class Brian2Simulator:
     """The Brian2 backend behind ``bio_sleep.sleep.simulator``'s interface."""
 
     target: str = "cpp_standalone"
+    threads: int = 1  # OpenMP threads of cpp_standalone
     compile_seconds: float = 0.0  # what the last run paid to compile (0 once compiled, in any process)
 
     def run(
         self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan, progress: bool = True
     ) -> tuple[SpikingNetwork, SleepRecording]:
-        arch = Architecture.of(network, dynamics, plan, len(raster), self.target)
+        arch = Architecture.of(network, dynamics, plan, self.target, self.threads)
         fresh = arch not in _networks
         brian = brian_network_for(arch, progress)
         self.compile_seconds = brian.compile_seconds if fresh else 0.0

@@ -311,11 +311,20 @@ class TorchSimulator:
 
     dtype: torch.dtype = torch.float64
     device: str = "cpu"
+    threads: int = 1  # torch's CPU threads during the sleep (the caller's setting is restored after it)
     compile_seconds: float = 0.0  # nothing to build
 
     def run(
         self, network: SpikingNetwork, dynamics: SleepDynamics, raster: np.ndarray, plan, progress: bool = True
     ) -> tuple[SpikingNetwork, SleepRecording]:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self._run(network, dynamics, raster, plan, progress)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _run(self, network, dynamics, raster, plan, progress):
         return run_reference(
             network,
             dynamics,
