@@ -109,6 +109,7 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
         image_shape=data.image_shape,
         batch_size=config.evaluation.batch_size,
         progress=progress,
+        device=config.training.device,
     )
     timings["evaluate_s"] = time.perf_counter() - start
     results.attrs["config"] = config_to_toml(config)

@@ -29,6 +29,7 @@ def distilled(config, control, data, seed: int, progress: bool):
         student_init=d.student_init,
         scale_learning_rate=d.scale_learning_rate,
         progress=progress,
+        device=t.device,
     )
 
 
@@ -54,6 +55,7 @@ def _tune(config, control, data, x_perturbed, y_perturbed, seed, progress):
         n_classes=data.n_classes,
         seed=seed,
         progress=progress,
+        device=t.device,
     )
 
 
@@ -72,6 +74,7 @@ def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, pr
         progress=progress,
         keep_adversarial=True,
         workers=config.attacks.workers,
+        device=config.training.device,
     )
     keep = result.success.values
     x_perturbed = torch.from_numpy(result.adversarial.values[keep]).float()

@@ -27,9 +27,11 @@ def simulator_for(config):
     if config.backend == "torch":
         import torch
 
+        from bio_sleep.models.device import torch_device
         from bio_sleep.sleep.reference import TorchSimulator
 
-        return TorchSimulator(torch.float64 if config.torch_dtype == "float64" else torch.float32, config.torch_device)
+        dtype = torch.float64 if config.torch_dtype == "float64" else torch.float32
+        return TorchSimulator(dtype, torch_device(config.torch_device))
     from bio_sleep.sleep.brian2_network import Brian2Simulator
 
     return Brian2Simulator(config.brian2_target)

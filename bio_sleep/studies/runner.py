@@ -124,7 +124,12 @@ def run_study(
                 initial=len(points) - len(pending),
                 total=len(points),
             )
-        baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
+        baseline = score(
+            build_model(study.experiment, state),
+            load_data(study.experiment),
+            study.evaluation,
+            study.experiment.training.device,
+        )
         dataset = assemble(study, records, baseline)
         dataset.attrs["corrupt_files_recomputed"] = json.dumps(folder.corrupt)
         folder.write_netcdf("study.nc", dataset)
