@@ -100,6 +100,23 @@ def _config(args) -> None:
     print(config_to_toml(config), end="")
 
 
+def _cache(args) -> None:
+    from bio_sleep.sleep.brian2_cache import cache_folder, cache_summary, clear_cache
+
+    folder = cache_folder()
+    if args.action == "info":
+        count, size = cache_summary(folder)
+        print(f"Brian2 compile cache: {folder}\n{count} compiled network(s), {size / 2**20:.1f} MiB")
+        return
+    removed, busy = clear_cache(folder)
+    print(f"removed {len(removed)} compiled network(s) from {folder}")
+    if busy:
+        print(
+            f"kept {len(busy)} in use by another process (run `bio-sleep cache clear` again once it ends): "
+            + ", ".join(entry.name for entry in busy)
+        )
+
+
 def _version() -> str:
     try:
         return version("bio-sleep")
@@ -157,6 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_set(show)
     show.set_defaults(handler=_config)
+
+    cache = commands.add_parser(
+        "cache",
+        help="show or clear the Brian2 compile cache",
+        description="The compiled Brian2 networks kept across processes (in $BIO_SLEEP_CACHE/brian2, default "
+        "~/.cache/bio_sleep/brian2). info: the folder, its compiled networks and their size; clear: remove "
+        "every compiled network that no running process is using (those are kept and named).",
+    )
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.set_defaults(handler=_cache)
 
     add_analyse_parser(commands)
     add_analyse_cnn_parser(commands)
