@@ -57,9 +57,9 @@ def adversarial_examples(
     if name == "fgsm":
         return fgsm_minimal(classifier, x, labels, params)
     if name == "deepfool":
-        return deepfool(classifier, x, labels, params), None
+        return deepfool(classifier, x, labels, params, progress=progress), None
     if name == "jsma":
-        return jsma(classifier, x, labels, params, seed=seed), None
+        return jsma(classifier, x, labels, params, seed=seed, progress=progress), None
     return boundary(classifier, x, labels, params, seed=seed, progress=progress, workers=workers), None
 
 
