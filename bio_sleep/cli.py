@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bio_sleep.analysis.cli import add_parser as add_analyse_parser
@@ -18,6 +17,7 @@ from bio_sleep.analysis.cnn_cli import add_parser as add_analyse_cnn_parser
 from bio_sleep.analysis.run_cli import add_parser as add_analyse_run_parser
 from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 from bio_sleep.errors import BioSleepError
+from bio_sleep.netcdf import package_version
 from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
 from bio_sleep.studies.cli import add_parser as add_study_parsers
@@ -117,13 +117,6 @@ def _cache(args) -> None:
         )
 
 
-def _version() -> str:
-    try:
-        return version("bio-sleep")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bio-sleep",
@@ -131,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "robustness. Start a config with `bio-sleep config > my.toml`, or "
         "`bio-sleep config NAME > my.toml` from a shipped example or any file.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(

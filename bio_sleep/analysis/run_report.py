@@ -29,6 +29,7 @@ from bio_sleep.analysis.representations import (
 )
 from bio_sleep.analysis.spiking_responses import digit_specific_spike_rates
 from bio_sleep.errors import BioSleepError
+from bio_sleep.netcdf import write_netcdf
 from bio_sleep.run_folder import output_folder
 
 
@@ -115,7 +116,7 @@ def analyse_run(
         bar.set_postfix_str("class correlations")
         correlations = correlation_differences(models, "control", inputs, data.y_test, data.n_classes)
         correlations.attrs.update(noise_variance=noise_variance, blur_sigma=blur_sigma)
-        correlations.to_netcdf(out / "class_correlations.nc")
+        write_netcdf(correlations, out / "class_correlations.nc")
         written.append(out / "class_correlations.nc")
         written += [
             plot_correlation_differences(correlations, condition, out / f"correlation_difference_{condition}.png")
@@ -177,7 +178,7 @@ def analyse_run(
             )
             table = table.assign_coords(layer=np.arange(1, n_hidden + 1))
             table.attrs.update(top_k=top_k, spiking_samples=len(x_spiking), steps_per_image=steps_per_image)
-            table.to_netcdf(out / "digit_specific.nc")
+            write_netcdf(table, out / "digit_specific.nc")
             table.to_dataframe().to_csv(out / "digit_specific.csv")
             written += [out / "digit_specific.nc", out / "digit_specific.csv"]
 
