@@ -39,7 +39,12 @@ def _run(args) -> None:
         config = load_config(args.config, overrides=overrides)
     else:
         config = with_overrides(default_config(), overrides, "--set") if overrides else default_config()
-    outcome = run_experiment(config, progress=not args.quiet)
+    control = None
+    if args.control:
+        from bio_sleep.pipeline import reused_control
+
+        control = reused_control(args.control, config)
+    outcome = run_experiment(config, progress=not args.quiet, control=control)
     summary = outcome.summary
     print("\nclean accuracy: " + ", ".join(f"{k} {v:.4f}" for k, v in summary["accuracy_clean"].items()))
     for key, values in summary.items():
@@ -145,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_out(run, "where the run folder is created (overrides output_dir; default runs/)")
     run.add_argument("--seed", type=int, help="seed for initialisation, sample order, sleep input and distortions")
     run.add_argument("--backend", choices=["brian2", "torch"], help="sleep simulator (overrides sleep.backend)")
+    run.add_argument(
+        "--control",
+        metavar="RUN_FOLDER",
+        help="reuse the trained control of an earlier run folder (e.g. one whose sleep failed) instead of "
+        "training again; its seed, data, model and training settings must match",
+    )
     add_quiet(run)
     run.set_defaults(
         handler=_run,
