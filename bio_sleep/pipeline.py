@@ -125,7 +125,7 @@ def run_experiment(
             run.write_json("failed.json", {"error": str(error), "files_kept": kept})
             rerun = f"; rerun with `--control {run.root}` to reuse its trained control" if "control.pt" in kept else ""
             raise BioSleepError(
-                f"{error}\nthe run stopped unfinished in {run.root} (no summary.json; failed.json says why){rerun}"
+                f"{error} (the run stopped unfinished in {run.root}: no summary.json, failed.json says why{rerun})"
             ) from None
 
 

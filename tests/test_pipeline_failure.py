@@ -17,7 +17,7 @@ def test_a_diverging_sleep_leaves_an_unfinished_folder_whose_control_a_rerun_reu
     error = capsys.readouterr().err
     (failed,) = runs.iterdir()
     assert "to infinity or NaN" in error and f"the run stopped unfinished in {failed}" in error
-    assert f"--control {failed}" in error
+    assert f"--control {failed}" in error and len(error.strip().splitlines()) == 1
     assert {p.name for p in failed.iterdir()} == {".lock", "manifest.json", "config.toml", "control.pt", "failed.json"}
     record = json.loads((failed / "failed.json").read_text())
     assert "to infinity" in record["error"] and record["files_kept"] == ["config.toml", "control.pt"]
