@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bio_sleep.analysis.cli import add_parser as add_analyse_parser
@@ -18,6 +17,7 @@ from bio_sleep.analysis.cnn_cli import add_parser as add_analyse_cnn_parser
 from bio_sleep.analysis.run_cli import add_parser as add_analyse_run_parser
 from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 from bio_sleep.errors import BioSleepError
+from bio_sleep.netcdf import package_version
 from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
 from bio_sleep.studies.cli import add_parser as add_study_parsers
@@ -39,7 +39,12 @@ def _run(args) -> None:
         config = load_config(args.config, overrides=overrides)
     else:
         config = with_overrides(default_config(), overrides, "--set") if overrides else default_config()
-    outcome = run_experiment(config, progress=not args.quiet)
+    control = None
+    if args.control:
+        from bio_sleep.pipeline import reused_control
+
+        control = reused_control(args.control, config)
+    outcome = run_experiment(config, progress=not args.quiet, control=control)
     summary = outcome.summary
     print("\nclean accuracy: " + ", ".join(f"{k} {v:.4f}" for k, v in summary["accuracy_clean"].items()))
     for key, values in summary.items():
@@ -100,11 +105,21 @@ def _config(args) -> None:
     print(config_to_toml(config), end="")
 
 
-def _version() -> str:
-    try:
-        return version("bio-sleep")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
+def _cache(args) -> None:
+    from bio_sleep.sleep.brian2_cache import cache_folder, cache_summary, clear_cache
+
+    folder = cache_folder()
+    if args.action == "info":
+        count, size = cache_summary(folder)
+        print(f"Brian2 compile cache: {folder}\n{count} compiled network(s), {size / 2**20:.1f} MiB")
+        return
+    removed, busy = clear_cache(folder)
+    print(f"removed {len(removed)} compiled network(s) from {folder}")
+    if busy:
+        print(
+            f"kept {len(busy)} in use by another process (run `bio-sleep cache clear` again once it ends): "
+            + ", ".join(entry.name for entry in busy)
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         "robustness. Start a config with `bio-sleep config > my.toml`, or "
         "`bio-sleep config NAME > my.toml` from a shipped example or any file.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -135,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_out(run, "where the run folder is created (overrides output_dir; default runs/)")
     run.add_argument("--seed", type=int, help="seed for initialisation, sample order, sleep input and distortions")
     run.add_argument("--backend", choices=["brian2", "torch"], help="sleep simulator (overrides sleep.backend)")
+    run.add_argument(
+        "--control",
+        metavar="RUN_FOLDER",
+        help="reuse the trained control of an earlier run folder (e.g. one whose sleep failed) instead of "
+        "training again; its seed, data, model and training settings must match",
+    )
     add_quiet(run)
     run.set_defaults(
         handler=_run,
@@ -157,6 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_set(show)
     show.set_defaults(handler=_config)
+
+    cache = commands.add_parser(
+        "cache",
+        help="show or clear the Brian2 compile cache",
+        description="The compiled Brian2 networks kept across processes (in $BIO_SLEEP_CACHE/brian2, default "
+        "~/.cache/bio_sleep/brian2). info: the folder, its compiled networks and their size; clear: remove "
+        "every compiled network that no running process is using (those are kept and named).",
+    )
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.set_defaults(handler=_cache)
 
     add_analyse_parser(commands)
     add_analyse_cnn_parser(commands)

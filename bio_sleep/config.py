@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import tomli_w
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bio_sleep.errors import BioSleepError
 
@@ -48,6 +48,22 @@ RunName = Annotated[str, AfterValidator(_plain_name)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="Random seed, 0 .. 2**32 - 1.")]
 # Levels of a sweep: each computed once, so each listed once.
 Levels = Annotated[list[float], AfterValidator(_distinct)]
+
+
+def _known_device(device: str) -> str:
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", device):
+        raise ValueError(f"'{device}' is not a torch device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    if device.startswith("cuda"):
+        import torch
+
+        available = torch.cuda.device_count()
+        if int(device.partition(":")[2] or 0) >= available:
+            raise ValueError(f"'{device}' but this machine has {available} CUDA device(s); use 'auto' or 'cpu'")
+    return device
+
+
+# Where torch computes: 'auto' is CUDA where this machine has it, else the CPU (bio_sleep.models.device).
+Device = Annotated[str, AfterValidator(_known_device)]
 
 
 class DataConfig(_Section):
@@ -101,6 +117,11 @@ class TrainingConfig(_Section):
     loss: Literal["mse", "cross_entropy"] = Field(
         "mse", description="mse on one-hot targets (the authors') or cross-entropy."
     )
+    device: Device = Field(
+        "auto",
+        description="Where the network is trained and evaluated (sweeps, attacks, defences): "
+        "auto (CUDA where available), cpu, cuda, cuda:N, mps.",
+    )
 
 
 class SleepConfig(_Section):
@@ -108,7 +129,10 @@ class SleepConfig(_Section):
 
     backend: Literal["brian2", "torch"] = "brian2"
     brian2_target: Literal["cpp_standalone", "cython"] = "cpp_standalone"
-    torch_device: str = Field("cpu", description="torch backend's device: cpu, cuda or cuda:N (needs CUDA), mps.")
+    torch_device: Device = Field(
+        "cpu",
+        description="torch backend's device: cpu (float64 there is bit-identical to Brian2), auto, cuda, cuda:N, mps.",
+    )
     torch_dtype: Literal["float64", "float32"] = "float64"
     threads: int | None = Field(
         None, ge=1, description="CPU threads of the sleep (torch, Brian2 OpenMP); empty: the CPUs this process may use."
@@ -178,23 +202,6 @@ class SleepConfig(_Section):
                 f"threshold) and one must be > 0, got {self.target_rates}"
             )
         return self
-
-    @field_validator("torch_device")
-    @classmethod
-    def _known_device(cls, device: str) -> str:
-        if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", device):
-            raise ValueError(f"torch_device = '{device}' is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'mps'")
-        if device.startswith("cuda"):
-            import torch
-
-            available = torch.cuda.device_count()
-            index = int(device.partition(":")[2] or 0)
-            if index >= available:
-                raise ValueError(
-                    f"torch_device = '{device}' but this machine has {available} CUDA device(s); "
-                    "use torch_device = 'cpu'"
-                )
-        return device
 
     @property
     def probability_factor(self) -> float:

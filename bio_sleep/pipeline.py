@@ -9,18 +9,21 @@ keeps what it finished and never leaves a half-written file.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from torch import nn
 
 from bio_sleep.analysis.weights import weights_dataset
 from bio_sleep.config import ExperimentConfig, config_to_toml
 from bio_sleep.data import ArrayDataset, load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep, plot_accuracy_sweep, sweeps_from_config
-from bio_sleep.models import train_control
-from bio_sleep.run_folder import RunFolder
+from bio_sleep.models import build_model, train_control
+from bio_sleep.run_folder import LOCK, MANIFEST, RunFolder
 from bio_sleep.sleep import sleep_model
 
 
@@ -65,22 +68,77 @@ def check_compatible(config: ExperimentConfig, data: ArrayDataset) -> None:
         )
 
 
-def run_experiment(config: ExperimentConfig, progress: bool = True, log=print) -> RunOutcome:
-    """Train a control network, sleep it, evaluate both; return the run folder and a summary."""
+# What a control's training depends on, section by section; the rest of the config may differ in a rerun.
+CONTROL_SETTINGS = {"seed": (), "data": ("root", "download"), "model": (), "training": ("device",)}
+
+
+def reused_control(folder, config: ExperimentConfig) -> nn.Module:
+    """The control network of the earlier run folder ``folder``, listed complete in its manifest and trained as
+    ``config`` trains it (the same ``CONTROL_SETTINGS``)."""
+    import torch
+
+    folder = Path(folder)
+    try:
+        identity = json.loads((folder / MANIFEST).read_text())["identity"]
+        earlier = identity["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BioSleepError(
+            f"{folder} is not a folder of `bio-sleep run` (no readable {MANIFEST}); give the folder of an earlier run"
+        ) from None
+    now = config.model_dump(mode="json")
+
+    def kept(section, ignored):
+        return {k: v for k, v in section.items() if k not in ignored} if isinstance(section, dict) else section
+
+    differing = [k for k, ignored in CONTROL_SETTINGS.items() if kept(earlier.get(k), ignored) != kept(now[k], ignored)]
+    if differing:
+        raise BioSleepError(
+            f"the control in {folder} was trained with other {', '.join(differing)} settings than this config's; "
+            "give the folder of a run with the same ones, or leave --control out to train a new control"
+        )
+    with RunFolder(folder, identity, "run") as run:
+        state = run.reuse("control.pt", lambda path: torch.load(path, weights_only=True))
+    if state is None:
+        raise BioSleepError(f"{folder} holds no complete control.pt; leave --control out to train a new control")
+    model = build_model(config)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def run_experiment(
+    config: ExperimentConfig, progress: bool = True, log=print, control: nn.Module | None = None
+) -> RunOutcome:
+    """Train a control network (or take ``control``, see ``reused_control``), sleep it, evaluate both; return
+    the run folder and a summary.
+
+    A run stopped by a BioSleepError (a calibration that found no thresholds, a diverging sleep) keeps what it
+    wrote, adds ``failed.json`` (the error and the files kept) and has no ``summary.json``, the mark of a
+    complete run; the error names the folder and how to rerun without training again.
+    """
     data = load_dataset(config.data)
     check_compatible(config, data)
     with RunFolder(new_run_folder(config), {"command": "run", "config": config.model_dump(mode="json")}, "run") as run:
-        return _run_into(config, data, run, progress, log)
+        try:
+            return _run_into(config, data, run, progress, log, control)
+        except BioSleepError as error:
+            kept = sorted(p.name for p in run.root.iterdir() if p.name not in (LOCK, MANIFEST))
+            run.write_json("failed.json", {"error": str(error), "files_kept": kept})
+            rerun = f"; rerun with `--control {run.root}` to reuse its trained control" if "control.pt" in kept else ""
+            raise BioSleepError(
+                f"{error} (the run stopped unfinished in {run.root}: no summary.json, failed.json says why{rerun})"
+            ) from None
 
 
-def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, progress: bool, log) -> RunOutcome:
+def _run_into(
+    config: ExperimentConfig, data: ArrayDataset, run: RunFolder, progress: bool, log, control: nn.Module | None
+) -> RunOutcome:
     folder = run.root
     run.write_text("config.toml", config_to_toml(config))
     log(f"run folder: {folder}")
     timings = {}
 
     start = time.perf_counter()
-    control = train_control(config, data, config.seed, progress)
+    control = control if control is not None else train_control(config, data, config.seed, progress)
     timings["train_s"] = time.perf_counter() - start
     run.write_torch("control.pt", control.state_dict())
 
@@ -109,6 +167,7 @@ def _run_into(config: ExperimentConfig, data: ArrayDataset, run: RunFolder, prog
         image_shape=data.image_shape,
         batch_size=config.evaluation.batch_size,
         progress=progress,
+        device=config.training.device,
     )
     timings["evaluate_s"] = time.perf_counter() - start
     results.attrs["config"] = config_to_toml(config)

@@ -197,7 +197,10 @@ class RunFolder:
         return self.write(name, lambda p: torch.save(state_dict, p))
 
     def write_netcdf(self, name: str, dataset) -> Path:
-        return self.write(name, dataset.to_netcdf)
+        """``dataset`` with the CF attributes (``bio_sleep.netcdf.cf_dataset``)."""
+        from bio_sleep.netcdf import cf_dataset
+
+        return self.write(name, cf_dataset(dataset).to_netcdf)
 
     # --- validated reuse -------------------------------------------------------------------------------------------
     def reuse(self, name: str, load: Callable[[Path], T], check: Callable[[T], str | None] | None = None) -> T | None:

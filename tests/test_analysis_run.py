@@ -42,7 +42,11 @@ def test_analyse_run_writes_correlations_and_digit_specific_neurons(run_folder, 
         values = digit[name].values
         assert ((values >= 0) & (values <= 1)).all() and values.max() > 0
     assert (out / "digit_specific_spikes_layer1.png").stat().st_size > 0
-    assert "note:" not in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "note:" not in printed.out
+    assert "analyses:" in printed.err and "3/3" in printed.err  # the bar over its stages: correlations, ANN, SNN
+    assert main(["analyse-run", str(run_folder), "--out", str(out), "--spiking-samples", "20", "--quiet"]) == 0
+    assert "analyses" not in capsys.readouterr().err
 
 
 def test_silent_spiking_layer_is_reported(run_folder, tmp_path):

@@ -37,8 +37,9 @@ def _toml(tmp_path, values: dict, name="config.toml") -> Path:
 
 RUN_CASES = {
     "init_range_inf": ({"model": {"init_range": float("inf")}}, "model.init_range: Input should be a finite number"),
-    "torch_device_banana": ({"sleep": {"torch_device": "banana"}}, "'banana' is not a torch device; use 'cpu'"),
-    "torch_device_missing_gpu": ({"sleep": {"torch_device": "cuda:64"}}, "CUDA device(s); use torch_device = 'cpu'"),
+    "torch_device_banana": ({"sleep": {"torch_device": "banana"}}, "'banana' is not a torch device; use 'auto', 'cpu'"),
+    "torch_device_missing_gpu": ({"sleep": {"torch_device": "cuda:64"}}, "CUDA device(s); use 'auto' or 'cpu'"),
+    "training_device_missing_gpu": ({"training": {"device": "cuda:64"}}, "training.device: 'cuda:64' but this machine"),
     "steps_float_huge": ({"sleep": {"steps": 1e11}}, "sleep.steps: Input should be a valid integer"),
     "steps_int_huge": ({"sleep": {"steps": 10**11}}, "sleep.steps: Input should be less than or equal to 10000000"),
     "steps_bool": ({"sleep": {"steps": True}}, "true/false are not numbers"),

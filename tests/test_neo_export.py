@@ -91,3 +91,19 @@ def test_nix_needs_spike_trains_and_a_nix_name(recording, tmp_path):
         write_nix(recording, tmp_path / "sleep.h5")
     with pytest.raises(BioSleepError, match="record_spike_trains"):
         write_nix(recording.drop_vars(["spike_step", "spike_unit"]), tmp_path / "sleep.nix")
+
+
+def test_analyse_writes_the_nix_file_alone_or_beside_the_plots(recording, tmp_path, capsys):
+    import neo
+
+    from bio_sleep.cli import main
+
+    recording.to_netcdf(tmp_path / "recording.nc")
+    assert main(["analyse", str(tmp_path / "recording.nc"), "--nix", str(tmp_path / "only.nix")]) == 0
+    with neo.NixIO(str(tmp_path / "only.nix"), mode="ro") as io:
+        assert len(io.read_block().segments[0].spiketrains) == int(recording["layer_size"].sum())
+    out = tmp_path / "plots"
+    assert main(["analyse", str(tmp_path / "recording.nc"), "--out", str(out), "--nix", str(tmp_path / "s.nix")]) == 0
+    assert (tmp_path / "s.nix").is_file() and (out / "spike_statistics.csv").is_file()
+    assert main(["analyse", str(tmp_path / "recording.nc")]) == 2
+    assert "give --out DIR" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def test_fgsm_eta_is_the_smallest_flipping_step(patches_model):
     assert result.attrs["success_rate"] == len(finite) / 4
 
 
-def test_deepfool_and_jsma_find_adversarials_with_positive_distance(patches_model):
+def test_deepfool_and_jsma_find_adversarials_with_positive_distance(patches_model, capsys):
     model, data = patches_model
     # JSMA only raises pixels: capped at 7 changes (0.7) it cannot flip these binary patches, uncapped (10) it can
     for name, params in (("deepfool", None), ("jsma", {"max_changes_per_feature": 10})):
@@ -61,6 +61,10 @@ def test_deepfool_and_jsma_find_adversarials_with_positive_distance(patches_mode
         assert result.attrs["score"] > 0
         success = result.success.values
         assert (result.adversarial_prediction.values[success] != result.label.values[success]).all()
+        again = run_attack(name, model, data.x_test, data.y_test, n_classes=4, params=params, progress=True)
+        np.testing.assert_array_equal(again.adversarial_prediction, result.adversarial_prediction)
+    bars = capsys.readouterr().err
+    assert "DeepFool: 100%" in bars and "4/4 [" in bars and "JSMA: 100%" in bars
 
 
 def test_boundary_runs_on_float64_numpy_and_applies_the_l2_threshold(patches_model):

@@ -117,3 +117,15 @@ def test_search_maximises_the_fgsm_score_and_keeps_its_direction(tmp_path):
 def test_bad_searches_are_rejected(changes, message):
     with pytest.raises(BioSleepError, match=message):
         _search(**changes)
+
+
+def test_one_bar_over_every_trial_and_the_dashboard_address(tmp_path, capsys):
+    import importlib.util
+
+    search = _search(trials=3)  # one worker: three rounds of one trial each
+    with dask_client(search.execution) as client:
+        run_search(search, tmp_path, progress=True, client=client)
+    printed = capsys.readouterr()
+    with_bokeh = importlib.util.find_spec("bokeh") is not None
+    assert ("Dask dashboard: http://" if with_bokeh else "it needs bokeh") in printed.out
+    assert printed.err.count("search trials:   0%") == 1 and "3/3 [" in printed.err

@@ -1,4 +1,5 @@
-"""``bio-sleep analyse <recording.nc> --out DIR``: the standard views of a sleep recording."""
+"""``bio-sleep analyse <recording.nc> --out DIR [--nix PATH]``: the standard views of a sleep recording, and
+the recording as a neo.Block in a NIX file."""
 
 from __future__ import annotations
 
@@ -21,7 +22,13 @@ def _image_shape(text: str) -> tuple[int, ...]:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("analyse", help="plots and statistics of a sleep recording (netCDF)")
     parser.add_argument("recording", help="recording .nc written from SleepRecording.to_dataset()")
-    add_out(parser, "folder for the PNGs and spike_statistics.csv", required=True)
+    add_out(parser, "folder for the PNGs and spike_statistics.csv")
+    parser.add_argument(
+        "--nix",
+        metavar="PATH",
+        help="also write the recording as a neo.Block to this NIX file (.nix; a SpikeTrain per neuron, "
+        "potentials as AnalogSignals; needs sleep.record_spike_trains)",
+    )
     parser.add_argument(
         "--weights", help=".nc with weight_before_<k>/weight_after_<k> (bio_sleep.analysis.weights_dataset)"
     )
@@ -36,7 +43,15 @@ def run(args) -> int:
 
     from bio_sleep.analysis.report import analyse_recording, open_recording
 
+    if not (args.out or args.nix):
+        raise BioSleepError("give --out DIR for the plots and statistics, --nix PATH for a NIX file, or both")
     dataset = open_recording(args.recording)
+    if args.nix:
+        from bio_sleep.analysis.neo_export import write_nix
+
+        print(write_nix(dataset, args.nix))
+    if not args.out:
+        return 0
     weights_data = None
     if args.weights:
         try:

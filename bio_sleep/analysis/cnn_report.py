@@ -21,6 +21,7 @@ from bio_sleep.analysis import attention, conv_filters
 from bio_sleep.config import config_from_dict, read_toml
 from bio_sleep.errors import BioSleepError
 from bio_sleep.models import build_model, experiment_kind
+from bio_sleep.netcdf import write_netcdf
 from bio_sleep.run_folder import output_folder
 
 
@@ -134,7 +135,7 @@ def analyse_cnn(
     out = Path(out_dir)
     output_folder(out)
     gradients = gradient_dataset(models)
-    gradients.to_netcdf(out / "gradient_statistics.nc")
+    write_netcdf(gradients, out / "gradient_statistics.nc")
     table = gradients.to_dataframe().reset_index()
     table[["model", "layer", "conv", "gradient_mean", "gradient_variance"]].to_csv(
         out / "gradient_statistics.csv", index=False

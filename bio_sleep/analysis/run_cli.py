@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bio_sleep.cli_options import add_data_root, add_out, add_set, overrides_of
+from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 
 
 def _positive(text: str) -> int:
@@ -37,6 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="test images shown to the spiking network (plasticity off)",
     )
     parser.add_argument("--steps-per-image", type=_positive, default=10, help="time steps each image is shown")
+    add_quiet(parser)
     parser.set_defaults(
         handler=run, uses_brian2=True, kept="interrupted; the --out folder may hold only part of the analyses"
     )
@@ -60,6 +61,7 @@ def run(args) -> int:
         top_k=args.top_k,
         spiking_samples=args.spiking_samples,
         steps_per_image=args.steps_per_image,
+        progress=not args.quiet,
     ):
         print(path)
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
+from tqdm.auto import tqdm
 
 from bio_sleep.analysis.patches_weights import plot_patches_weights, plot_weight_spread, weight_spread
 from bio_sleep.analysis.representations import (
@@ -28,6 +29,7 @@ from bio_sleep.analysis.representations import (
 )
 from bio_sleep.analysis.spiking_responses import digit_specific_spike_rates
 from bio_sleep.errors import BioSleepError
+from bio_sleep.netcdf import write_netcdf
 from bio_sleep.run_folder import output_folder
 
 
@@ -89,9 +91,10 @@ def analyse_run(
     spiking_samples: int = 500,
     steps_per_image: int = 10,
     log=print,
+    progress: bool = True,
 ) -> list[Path]:
-    """Write the analyses into ``out`` (netCDF, CSV, PNG); return the written paths. ``log`` gets notes
-    such as a spiking layer that stayed silent (its normalised counts are then all 0)."""
+    """Write the analyses into ``out`` (netCDF, CSV, PNG), with a bar over its stages; return the written
+    paths. ``log`` gets notes such as a spiking layer that stayed silent (its normalised counts are then all 0)."""
     from bio_sleep.evaluation import distort
     from bio_sleep.sleep.run import dynamics_from
 
@@ -107,72 +110,89 @@ def analyse_run(
         inputs["blurred"] = distort(
             data.x_test, "gaussian_blur", blur_sigma, seed=config.seed, image_shape=data.image_shape
         )
-    correlations = correlation_differences(models, "control", inputs, data.y_test, data.n_classes)
-    correlations.attrs.update(noise_variance=noise_variance, blur_sigma=blur_sigma)
-    correlations.to_netcdf(out / "class_correlations.nc")
-    written.append(out / "class_correlations.nc")
-    written += [
-        plot_correlation_differences(correlations, condition, out / f"correlation_difference_{condition}.png")
-        for condition in inputs
-    ]
-
-    if n_hidden:
-        sleep = config.sleep
-        before, after = spiking_networks(config, data, models)
-        scale = sleep.input_probability
-        x_spiking, y_spiking = data.x_test[:spiking_samples].numpy(), data.y_test[:spiking_samples].numpy()
-        ann, snn = [], []
-        for layer in range(1, n_hidden + 1):
-            k = min(top_k, config.model.widths[layer])
-            ann.append(
-                digit_specific_activations(
-                    models["control"], models["sleep"], data.x_test, data.y_test, data.n_classes, layer=layer, top_k=k
-                )
-            )
-            snn.append(
-                digit_specific_spike_rates(
-                    before,
-                    after,
-                    dynamics_from(sleep),
-                    x_spiking,
-                    y_spiking,
-                    data.n_classes,
-                    layer=layer,
-                    top_k=k,
-                    steps_per_image=steps_per_image,
-                    scale=scale,
-                    seed=config.seed,
-                )
-            )
-            if not snn[-1].values.any():
-                log(
-                    f"note: hidden layer {layer} of the spiking network did not spike in {steps_per_image} steps per "
-                    f"image; its thresholds ({sleep.thresholds}) are too high for these inputs, so the spike counts "
-                    "say nothing (try more --steps-per-image, or lower sleep thresholds)"
-                )
-            written.append(plot_digit_specific(ann[-1], out / f"digit_specific_activations_layer{layer}.png"))
-            written.append(plot_digit_specific(snn[-1], out / f"digit_specific_spikes_layer{layer}.png"))
-        table = xr.Dataset(
-            {
-                "normalised_activation": xr.concat(ann, dim="layer"),
-                "normalised_spike_count": xr.concat(snn, dim="layer"),
-            }
-        )
-        table = table.assign_coords(layer=np.arange(1, n_hidden + 1))
-        table.attrs.update(top_k=top_k, spiking_samples=len(x_spiking), steps_per_image=steps_per_image)
-        table.to_netcdf(out / "digit_specific.nc")
-        table.to_dataframe().to_csv(out / "digit_specific.csv")
-        written += [out / "digit_specific.nc", out / "digit_specific.csv"]
-
-    if config.data.dataset == "patches" and n_hidden == 0:
-        from bio_sleep.data.patches import patch_images
-
-        prototypes = patch_images(0)
-        spread = weight_spread(models, prototypes)
-        spread.to_dataframe().to_csv(out / "weight_spread.csv")
+    patches_weights = config.data.dataset == "patches" and n_hidden == 0
+    stages = 1 + 2 * n_hidden + patches_weights
+    with tqdm(total=stages, desc="analyses", disable=not progress, leave=False) as bar:
+        bar.set_postfix_str("class correlations")
+        correlations = correlation_differences(models, "control", inputs, data.y_test, data.n_classes)
+        correlations.attrs.update(noise_variance=noise_variance, blur_sigma=blur_sigma)
+        write_netcdf(correlations, out / "class_correlations.nc")
+        written.append(out / "class_correlations.nc")
         written += [
-            plot_patches_weights(models, prototypes, out / "patches_weights.png"),
-            plot_weight_spread(spread, out / "weight_spread.png"),
-            out / "weight_spread.csv",
+            plot_correlation_differences(correlations, condition, out / f"correlation_difference_{condition}.png")
+            for condition in inputs
         ]
+        bar.update()
+
+        if n_hidden:
+            sleep = config.sleep
+            before, after = spiking_networks(config, data, models)
+            scale = sleep.input_probability
+            x_spiking, y_spiking = data.x_test[:spiking_samples].numpy(), data.y_test[:spiking_samples].numpy()
+            ann, snn = [], []
+            for layer in range(1, n_hidden + 1):
+                k = min(top_k, config.model.widths[layer])
+                bar.set_postfix_str(f"ANN neurons, layer {layer}")
+                ann.append(
+                    digit_specific_activations(
+                        models["control"],
+                        models["sleep"],
+                        data.x_test,
+                        data.y_test,
+                        data.n_classes,
+                        layer=layer,
+                        top_k=k,
+                    )
+                )
+                bar.update()
+                bar.set_postfix_str(f"spiking network, layer {layer}")
+                snn.append(
+                    digit_specific_spike_rates(
+                        before,
+                        after,
+                        dynamics_from(sleep),
+                        x_spiking,
+                        y_spiking,
+                        data.n_classes,
+                        layer=layer,
+                        top_k=k,
+                        steps_per_image=steps_per_image,
+                        scale=scale,
+                        seed=config.seed,
+                    )
+                )
+                if not snn[-1].values.any():
+                    log(
+                        f"note: hidden layer {layer} of the spiking network did not spike in {steps_per_image} "
+                        f"steps per image; its thresholds ({sleep.thresholds}) are too high for these inputs, so "
+                        "the spike counts say nothing (try more --steps-per-image, or lower sleep thresholds)"
+                    )
+                written.append(plot_digit_specific(ann[-1], out / f"digit_specific_activations_layer{layer}.png"))
+                written.append(plot_digit_specific(snn[-1], out / f"digit_specific_spikes_layer{layer}.png"))
+                bar.update()
+            table = xr.Dataset(
+                {
+                    "normalised_activation": xr.concat(ann, dim="layer"),
+                    "normalised_spike_count": xr.concat(snn, dim="layer"),
+                }
+            )
+            table = table.assign_coords(layer=np.arange(1, n_hidden + 1))
+            table.attrs.update(top_k=top_k, spiking_samples=len(x_spiking), steps_per_image=steps_per_image)
+            write_netcdf(table, out / "digit_specific.nc")
+            table.to_dataframe().to_csv(out / "digit_specific.csv")
+            written += [out / "digit_specific.nc", out / "digit_specific.csv"]
+
+        if patches_weights:
+            from bio_sleep.data.patches import patch_images
+
+            bar.set_postfix_str("Patches weights")
+            prototypes = patch_images(0)
+            spread = weight_spread(models, prototypes)
+            spread.to_dataframe().to_csv(out / "weight_spread.csv")
+            written += [
+                plot_patches_weights(models, prototypes, out / "patches_weights.png"),
+                plot_weight_spread(spread, out / "weight_spread.png"),
+                out / "weight_spread.csv",
+            ]
+            bar.update()
     return written

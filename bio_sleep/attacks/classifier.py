@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+
 import numpy as np
 import torch
 from torch import nn
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.models.device import torch_device
 
 
 class Float32Input(nn.Module):
@@ -67,17 +71,21 @@ def check_scores(model: nn.Module, x: torch.Tensor, n_classes: int) -> None:
         )
 
 
-def art_classifier(model: nn.Module, n_features: int, n_classes: int, clip: tuple[float, float]):
-    """An ART ``PyTorchClassifier`` around ``model`` (float32 inputs, cross-entropy loss, CPU), with ART's
-    ``predict`` and ``class_gradient`` computed faster (``bio_sleep/attacks/fast_classifier.py``)."""
+def art_classifier(model: nn.Module, n_features: int, n_classes: int, clip: tuple[float, float], device: str = "auto"):
+    """An ART ``PyTorchClassifier`` around a copy of ``model`` (float32 inputs, cross-entropy loss) on ``device``
+    (``bio_sleep.models.device``), with ART's ``predict`` and ``class_gradient`` computed faster
+    (``bio_sleep/attacks/fast_classifier.py``)."""
     from bio_sleep.attacks.fast_classifier import FastPyTorchClassifier
 
-    return FastPyTorchClassifier(
-        Float32Input(model).eval(),
-        loss=nn.CrossEntropyLoss(),
-        input_shape=(n_features,),
-        nb_classes=n_classes,
-        clip_values=(float(clip[0]), float(clip[1])),
-        preprocessing=None,
-        device_type="cpu",
-    )
+    device = torch_device(device)
+    # ART moves its model to its device: a copy leaves the caller's on the CPU. ART takes the current CUDA device.
+    with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
+        return FastPyTorchClassifier(
+            Float32Input(copy.deepcopy(model)).eval(),
+            loss=nn.CrossEntropyLoss(),
+            input_shape=(n_features,),
+            nb_classes=n_classes,
+            clip_values=(float(clip[0]), float(clip[1])),
+            preprocessing=None,
+            device_type="gpu" if device.type == "cuda" else "cpu",
+        )

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from bio_sleep.attacks.params import DeepFoolParams
 
 
-def deepfool(classifier, x: np.ndarray, labels: np.ndarray, params: DeepFoolParams, batch_size: int = 64) -> np.ndarray:
-    """Adversarial images; ART's ``epsilon`` is the overshoot (x' = x + (1 + epsilon) r)."""
+def deepfool(
+    classifier, x: np.ndarray, labels: np.ndarray, params: DeepFoolParams, batch_size: int = 64, progress: bool = True
+) -> np.ndarray:
+    """Adversarial images; ART's ``epsilon`` is the overshoot (x' = x + (1 + epsilon) r).
+
+    ART's batches are handed over one by one (the same batches ART would make, so the same images), for a bar
+    counting images.
+    """
     from art.attacks.evasion import DeepFool
 
     attack = DeepFool(
@@ -19,4 +26,9 @@ def deepfool(classifier, x: np.ndarray, labels: np.ndarray, params: DeepFoolPara
         batch_size=batch_size,
         verbose=False,
     )
-    return attack.generate(x)
+    with tqdm(total=len(x), desc="DeepFool", unit="image", disable=not progress, leave=False) as bar:
+        adversarial = []
+        for start in range(0, len(x), batch_size):
+            adversarial.append(attack.generate(x[start : start + batch_size]))
+            bar.update(len(adversarial[-1]))
+    return np.concatenate(adversarial)

@@ -34,10 +34,10 @@ class FastPyTorchClassifier(PyTorchClassifier):
         self._model.train(mode=training_mode)
         with torch.no_grad():
             scores = [
-                self._model(torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])))[-1]
+                self._model(torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size])).to(self._device))[-1]
                 for start in range(0, len(x), batch_size)
             ]
-        return torch.cat(scores).numpy().astype(np.float32)
+        return torch.cat(scores).cpu().numpy().astype(np.float32)
 
     def class_gradient(self, x: np.ndarray, label=None, training_mode: bool = False, **kwargs) -> np.ndarray:
         if not self._plain() or self.nb_classes < 2:
@@ -51,12 +51,14 @@ class FastPyTorchClassifier(PyTorchClassifier):
         if not known:
             raise ValueError(f"Label {label} is out of range.")
         self._model.train(mode=training_mode)
-        inputs = torch.from_numpy(np.ascontiguousarray(x)).requires_grad_(True)
+        inputs = torch.from_numpy(np.ascontiguousarray(x)).to(self._device).requires_grad_(True)
         with torch.enable_grad():
             scores = self._model(inputs)[-1]
             if label is None:  # d score_c / d x for every class c: (classes, samples, ...) -> (samples, classes, ...)
-                seeds = torch.eye(self.nb_classes, dtype=scores.dtype)[:, None].expand(-1, len(x), -1)
-                return torch.autograd.grad(scores, inputs, seeds, is_grads_batched=True)[0].transpose(0, 1).numpy()
-            picks = torch.as_tensor(np.broadcast_to(label, (len(x),)).astype(np.int64))
+                seeds = torch.eye(self.nb_classes, dtype=scores.dtype, device=scores.device)[:, None]
+                seeds = seeds.expand(-1, len(x), -1)
+                gradients = torch.autograd.grad(scores, inputs, seeds, is_grads_batched=True)[0].transpose(0, 1)
+                return gradients.cpu().numpy()
+            picks = torch.as_tensor(np.broadcast_to(label, (len(x),)).astype(np.int64), device=scores.device)
             seeds = nn.functional.one_hot(picks, self.nb_classes).to(scores.dtype)
-            return torch.autograd.grad(scores, inputs, seeds)[0][:, None].numpy()
+            return torch.autograd.grad(scores, inputs, seeds)[0][:, None].cpu().numpy()

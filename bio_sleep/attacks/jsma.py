@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from art.attacks.evasion import SaliencyMapMethod
+from tqdm.auto import tqdm
 
 from bio_sleep.attacks.params import JSMAParams
 
@@ -40,16 +41,26 @@ class CappedSaliencyMapMethod(SaliencyMapMethod):
     """ART's SaliencyMapMethod (theta > 0, clip values required) with at most ``max_changes`` feature changes
     per sample and at most ``max_changes_per_feature`` per feature."""
 
-    def __init__(self, classifier, theta: float, max_changes: int, max_changes_per_feature: int, batch_size: int = 64):
+    def __init__(
+        self,
+        classifier,
+        theta: float,
+        max_changes: int,
+        max_changes_per_feature: int,
+        batch_size: int = 64,
+        progress: bool = False,
+    ):
         super().__init__(classifier, theta=theta, gamma=1.0, batch_size=batch_size, verbose=False)
         self.max_changes = max_changes
         self.max_changes_per_feature = max_changes_per_feature
+        self.progress = progress  # a bar counting images (ART's own, per batch, is off: ``verbose``)
 
     def generate(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Adversarial copies of ``x`` (n, features) aimed at the target class indices ``y``."""
         clip_max = self.estimator.clip_values[1]
         self._nb_features = x.shape[1]
         x_adv = x.astype(np.float32, copy=True)
+        bar = tqdm(total=len(x_adv), desc="JSMA", unit="image", disable=not self.progress, leave=False)
         for start in range(0, len(x_adv), self.batch_size):
             batch, target = x_adv[start : start + self.batch_size], y[start : start + self.batch_size]
             changes = np.zeros(batch.shape, dtype=np.int64)
@@ -65,6 +76,8 @@ class CappedSaliencyMapMethod(SaliencyMapMethod):
                 search_space[(batch == clip_max) | (changes >= self.max_changes_per_feature)] = 0
                 still_off_target = self.estimator.predict(batch[active]).argmax(axis=1) != target[active]
                 active = active[still_off_target & (search_space[active].sum(axis=1) > 0)]
+            bar.update(len(batch))
+        bar.close()
         return x_adv
 
 
@@ -78,7 +91,14 @@ def jsma_targets(scores: np.ndarray, mode: str, seed: int = 0) -> np.ndarray:
 
 
 def jsma(
-    classifier, x: np.ndarray, labels: np.ndarray, params: JSMAParams, *, seed: int = 0, batch_size: int = 64
+    classifier,
+    x: np.ndarray,
+    labels: np.ndarray,
+    params: JSMAParams,
+    *,
+    seed: int = 0,
+    batch_size: int = 64,
+    progress: bool = True,
 ) -> np.ndarray:
     """Adversarial images from ART's saliency map with the paper's caps (see the module docstring)."""
     clip_min, clip_max = classifier.clip_values
@@ -88,5 +108,6 @@ def jsma(
         max_changes=params.max_iter,
         max_changes_per_feature=params.max_changes_per_feature,
         batch_size=batch_size,
+        progress=progress,
     )
     return attack.generate(x, jsma_targets(classifier.predict(x), params.target, seed))

@@ -13,17 +13,34 @@ def per_sample(
     correct = clean_pred == labels
     difference = (adversarial - x).astype(np.float64)
     squared = np.where(correct, (difference**2).sum(axis=1), np.nan)
+    flag = {"flag_values": np.array([0, 1], dtype=np.int8)}
     return xr.Dataset(
         {
-            "label": ("sample", labels),
-            "clean_prediction": ("sample", clean_pred),
-            "adversarial_prediction": ("sample", adversarial_pred),
-            "correct": ("sample", correct),
-            "success": ("sample", correct & (adversarial_pred != clean_pred)),
-            "distance": ("sample", squared / x.shape[1]),
-            "l2": ("sample", np.sqrt(squared)),
+            "label": ("sample", labels, {"long_name": "true class index"}),
+            "clean_prediction": ("sample", clean_pred, {"long_name": "class predicted for the clean input"}),
+            "adversarial_prediction": (
+                "sample",
+                adversarial_pred,
+                {"long_name": "class predicted for the adversarial input"},
+            ),
+            "correct": (
+                "sample",
+                correct,
+                {"long_name": "clean input classified correctly", "flag_meanings": "wrong correct", **flag},
+            ),
+            "success": (
+                "sample",
+                correct & (adversarial_pred != clean_pred),
+                {"long_name": "attack changed a correct prediction", "flag_meanings": "failed succeeded", **flag},
+            ),
+            "distance": (
+                "sample",
+                squared / x.shape[1],
+                {"long_name": "squared L2 distance per input feature, ||x' - x||^2 / N", "units": "1"},
+            ),
+            "l2": ("sample", np.sqrt(squared), {"long_name": "L2 distance ||x' - x||", "units": "1"}),
         },
-        coords={"sample": np.arange(len(x))},
+        coords={"sample": ("sample", np.arange(len(x)), {"long_name": "index of the attacked test sample"})},
         attrs={"distance": "||x' - x||_2^2 / N, N = number of input features"},
     )
 

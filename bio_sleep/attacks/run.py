@@ -57,9 +57,9 @@ def adversarial_examples(
     if name == "fgsm":
         return fgsm_minimal(classifier, x, labels, params)
     if name == "deepfool":
-        return deepfool(classifier, x, labels, params), None
+        return deepfool(classifier, x, labels, params, progress=progress), None
     if name == "jsma":
-        return jsma(classifier, x, labels, params, seed=seed), None
+        return jsma(classifier, x, labels, params, seed=seed, progress=progress), None
     return boundary(classifier, x, labels, params, seed=seed, progress=progress, workers=workers), None
 
 
@@ -76,15 +76,16 @@ def run_attack(
     progress: bool = True,
     keep_adversarial: bool = False,
     workers: int = 1,
+    device: str = "auto",
 ) -> xr.Dataset:
     """Attack ``model`` on (x, y) with attack ``name``; per-sample results, summary in ``attrs``.
 
     ``keep_adversarial`` adds the images themselves as ``adversarial(sample, feature)``; ``workers``
-    processes share Boundary's images (same results as one).
+    processes share Boundary's images (same results as one); ``device`` is where the model runs.
     """
     params = attack_params(name, params)
     check_attack_inputs(model, x, y, n_classes, clip)
-    classifier = art_classifier(model, x.shape[1], n_classes, clip)
+    classifier = art_classifier(model, x.shape[1], n_classes, clip, device)
     inputs, labels = x.numpy().astype(np.float32), y.numpy()
     clean_pred = classifier.predict(inputs).argmax(axis=1)
     correct = np.flatnonzero(clean_pred == labels)
@@ -114,11 +115,18 @@ def run_attack(
 
 
 def fgsm_curve(
-    model, x: torch.Tensor, y: torch.Tensor, *, n_classes: int, params=None, clip: tuple[float, float] = (0.0, 1.0)
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    n_classes: int,
+    params=None,
+    clip: tuple[float, float] = (0.0, 1.0),
+    device: str = "auto",
 ) -> xr.DataArray:
     """Accuracy against FGSM eta on all of (x, y) (Figure 1)."""
     params = attack_params("fgsm", params)
     check_attack_inputs(model, x, y, n_classes, clip)
-    classifier = art_classifier(model, x.shape[1], n_classes, clip)
+    classifier = art_classifier(model, x.shape[1], n_classes, clip, device)
     etas, accuracy = fgsm_accuracy_curve(classifier, x.numpy().astype(np.float32), y.numpy(), params)
     return xr.DataArray(accuracy, coords={"eta": etas}, dims="eta", name="fgsm_accuracy")

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.models.device import on_device
 from bio_sleep.models.fc import initialise, weight_layers
 from bio_sleep.models.training import train
 
@@ -60,12 +61,17 @@ def reinitialised(model: nn.Module, seed: int, init: str = "torch_default", init
 
 
 @torch.no_grad()
-def soft_labels(model: nn.Module, x: torch.Tensor, temperature: float, batch_size: int = 1000) -> torch.Tensor:
-    """``softmax(model(x) / T)`` row by row."""
-    model.eval()
-    return torch.cat(
-        [torch.softmax(model(x[i : i + batch_size]) / temperature, dim=1) for i in range(0, len(x), batch_size)]
-    )
+def soft_labels(
+    model: nn.Module, x: torch.Tensor, temperature: float, batch_size: int = 1000, device: str = "auto"
+) -> torch.Tensor:
+    """``softmax(model(x) / T)`` row by row, computed on ``device``, on the CPU."""
+    with on_device(model.eval(), device) as device:
+        return torch.cat(
+            [
+                torch.softmax(model(x[i : i + batch_size].to(device)) / temperature, dim=1).cpu()
+                for i in range(0, len(x), batch_size)
+            ]
+        )
 
 
 def distill(
@@ -85,8 +91,10 @@ def distill(
     student_init: str = "fresh",
     scale_learning_rate: bool = True,
     progress: bool = True,
+    device: str = "auto",
 ) -> nn.Module:
-    """A defensively distilled network of ``model``'s architecture (``model``'s weights are not used)."""
+    """A defensively distilled network of ``model``'s architecture (``model``'s weights are not used), trained
+    on ``device``."""
     if temperature <= 0:
         raise BioSleepError(f"distillation temperature must be > 0, got {temperature}; the paper uses 50")
     if student_init not in ("fresh", "teacher"):
@@ -108,8 +116,9 @@ def distill(
         seed=seed,
         progress=progress,
         description="distillation teacher",
+        device=device,
     )
-    targets = soft_labels(teacher, x, temperature)
+    targets = soft_labels(teacher, x, temperature, device=device)
     student = reinitialised(model, seed + 1, init, init_range) if student_init == "fresh" else copy.deepcopy(teacher)
     train(
         TemperatureScaled(student, temperature),
@@ -124,5 +133,6 @@ def distill(
         targets=targets,
         progress=progress,
         description="distillation student",
+        device=device,
     )
     return student.eval()

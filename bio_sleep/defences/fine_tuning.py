@@ -42,6 +42,7 @@ def fine_tune(
     seed: int = 0,
     progress: bool = True,
     description: str = "fine-tuning",
+    device: str = "auto",
 ) -> nn.Module:
     """A copy of ``model`` trained further on (x, y): clean inputs plus perturbed copies, all with true labels.
 
@@ -62,5 +63,6 @@ def fine_tune(
         seed=seed,
         progress=progress,
         description=description,
+        device=device,
     )
     return tuned.eval()

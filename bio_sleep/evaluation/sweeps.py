@@ -35,18 +35,19 @@ def accuracy_sweep(
     image_shape=None,
     batch_size: int = 1000,
     progress: bool = True,
+    device: str = "auto",
 ) -> xr.Dataset:
     """Accuracy of each model on clean and distorted copies of (x, y).
 
     ``sweeps`` maps a distortion name to its intensities. Every model sees the
-    same distorted images (one draw per distortion and level, from ``seed``).
+    same distorted images (one draw per distortion and level, from ``seed``); they run on ``device``.
     Returns ``accuracy_clean(network)`` and ``accuracy_<distortion>(network, <distortion>_level)``.
     """
     names = list(models)
     data = {
         "accuracy_clean": (
             ("network",),
-            [accuracy(models[n], x, y, batch_size) for n in names],
+            [accuracy(models[n], x, y, batch_size, device) for n in names],
             {"long_name": "fraction of clean test samples classified correctly", "units": "1"},
         )
     }
@@ -57,7 +58,7 @@ def accuracy_sweep(
             for l_index, level in enumerate(levels):
                 distorted = distort(x, distortion, level, seed=seed + 1000 * d_index + l_index, image_shape=image_shape)
                 for m_index, name in enumerate(names):
-                    table[m_index, l_index] = accuracy(models[name], distorted, y, batch_size)
+                    table[m_index, l_index] = accuracy(models[name], distorted, y, batch_size, device)
                     bar.update()
             data[f"accuracy_{distortion}"] = (
                 ("network", f"{distortion}_level"),

@@ -46,4 +46,5 @@ def train_control(
         seed=seed,
         progress=progress,
         description=description,
+        device=t.device,
     )

@@ -31,6 +31,7 @@ def distilled(config, control, data, seed: int, progress: bool):
         student_init=d.student_init,
         scale_learning_rate=d.scale_learning_rate,
         progress=progress,
+        device=t.device,
     )
 
 
@@ -56,6 +57,7 @@ def _tune(config, control, data, x_perturbed, y_perturbed, seed, progress):
         n_classes=data.n_classes,
         seed=seed,
         progress=progress,
+        device=t.device,
     )
 
 
@@ -74,6 +76,7 @@ def fine_tuned_on_attack(config, control, data, attack: str, clip, seed: int, pr
         progress=progress,
         keep_adversarial=True,
         workers=config.attacks.workers,
+        device=config.training.device,
     )
     keep = result.success.values
     x_perturbed = torch.from_numpy(result.adversarial.values[keep]).float()

@@ -160,6 +160,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
                     seed=seed,
                     progress=progress,
                     workers=config.attacks.workers,
+                    device=config.training.device,
                 )
                 folder.write_netcdf(_part(seed, attack, network), result.drop_vars("adversarial", errors="ignore"))
             summary[a_index, n_index] = [result.attrs.get(k, np.nan) for k in SUMMARY_KEYS]
@@ -197,12 +198,21 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
         seed=seed,
         image_shape=data.image_shape,
         progress=progress,
+        device=config.training.device,
     )
     if "fgsm" in config.attacks.names:
         curve_models = {n: models.get("fine_tuning_fgsm") if n == "fine_tuning" else models[n] for n in NETWORKS}
         results["fgsm_curve"] = xr.concat(
             [
-                fgsm_curve(m, data.x_test, data.y_test, n_classes=data.n_classes, params=config.attacks.fgsm, clip=clip)
+                fgsm_curve(
+                    m,
+                    data.x_test,
+                    data.y_test,
+                    n_classes=data.n_classes,
+                    params=config.attacks.fgsm,
+                    clip=clip,
+                    device=config.training.device,
+                )
                 for m in curve_models.values()
             ],
             dim=xr.DataArray(list(NETWORKS), dims="network"),

@@ -110,6 +110,35 @@ def _evict(folder: Path, keep: str) -> None:
             total -= size
 
 
+def cache_builds(folder: Path) -> list[Path]:
+    """The finished builds in ``folder``, least recently used first."""
+    builds = (p for p in folder.iterdir() if p.is_dir() and (p / MANIFEST).exists())
+    return sorted(builds, key=lambda p: (p / MANIFEST).stat().st_mtime)
+
+
+def cache_summary(folder: Path) -> tuple[int, int]:
+    """(finished builds in ``folder``, the bytes they take)."""
+    builds = cache_builds(folder)
+    return len(builds), sum(_size(entry) for entry in builds)
+
+
+def clear_cache(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Remove every build of ``folder`` that no process uses or builds; (removed, kept because their lock is
+    held). The empty ``<key>.lock`` files stay: a process may be waiting on one."""
+    remove_stale_folders(folder)
+    removed, busy = [], []
+    for entry in cache_builds(folder):
+        with open(folder / f"{entry.name}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                busy.append(entry)
+                continue
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed, busy
+
+
 class _Elapsed:
     """'<message>: 12s' on the terminal, ticking, while a build runs."""
 

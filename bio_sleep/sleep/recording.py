@@ -26,7 +26,8 @@ class SleepRecording:
     ``spike_trains[l]`` holds (step, neuron) index arrays when full trains were
     requested, else the list is None. ``potentials`` maps a layer index to
     (recorded neurons, membrane potentials of shape steps x neurons), taken at
-    the end of each step (after resets).
+    the end of each step (after resets). ``thresholds`` are the firing thresholds
+    of the layers after the input, as simulated (``sleep.run.simulate`` fills them in).
     """
 
     layer_sizes: tuple[int, ...]
@@ -35,6 +36,7 @@ class SleepRecording:
     spike_counts: list[np.ndarray]  # per layer, (n_neurons,) int
     spike_trains: list[tuple[np.ndarray, np.ndarray]] | None = None
     potentials: dict[int, tuple[np.ndarray, np.ndarray]] | None = None
+    thresholds: tuple[float, ...] | None = None
 
     @property
     def steps(self) -> int:
@@ -109,30 +111,45 @@ class SleepRecording:
         names = self.names
         unit_layer = np.concatenate([[name] * size for name, size in zip(names, self.layer_sizes)])
         unit_index = np.concatenate([np.arange(size) for size in self.layer_sizes])
+        count = {"units": "1"}
         data = {
             "spikes_per_step": (
                 ("layer", "step"),
                 self.spikes_per_step.astype(np.int32),
-                {"long_name": "spikes of the layer in each step"},
+                {"long_name": "spikes of the layer in each step", **count},
             ),
             "firing_fraction": (
                 ("layer", "step"),
                 self.spikes_per_step / np.asarray(self.layer_sizes)[:, None],
-                {"long_name": "fraction of the layer's neurons spiking in each step"},
+                {"long_name": "fraction of the layer's neurons spiking in each step", **count},
             ),
-            "layer_size": (("layer",), np.asarray(self.layer_sizes, dtype=np.int32)),
+            "layer_size": (
+                ("layer",),
+                np.asarray(self.layer_sizes, dtype=np.int32),
+                {"long_name": "neurons in the layer", **count},
+            ),
             "spike_count": (
                 ("unit",),
                 np.concatenate(self.spike_counts).astype(np.int32),
-                {"long_name": "spikes of each neuron over the whole sleep"},
+                {"long_name": "spikes of each neuron over the whole sleep", **count},
             ),
         }
+        if self.thresholds is not None:
+            data["threshold"] = (
+                ("layer",),
+                np.array([np.nan, *self.thresholds]),
+                {"long_name": "firing threshold of the layer's neurons (none for the input)", **count},
+            )
         coords = {
-            "layer": names,
-            "step": np.arange(self.steps),
-            "time": ("step", np.arange(self.steps) * self.dt, {"units": "s"}),
-            "unit_layer": ("unit", unit_layer),
-            "unit_index": ("unit", unit_index),
+            "layer": ("layer", names, {"long_name": "neuron layer, input first"}),
+            "step": ("step", np.arange(self.steps), {"long_name": "time step of the sleep", **count}),
+            "time": (
+                "step",
+                np.arange(self.steps) * self.dt,
+                {"long_name": "time since the sleep began", "units": "s"},
+            ),
+            "unit_layer": ("unit", unit_layer, {"long_name": "layer of each neuron"}),
+            "unit_index": ("unit", unit_index, {"long_name": "index of each neuron within its layer", **count}),
         }
         if self.spike_trains is not None:
             offsets = np.concatenate([[0], np.cumsum(self.layer_sizes)[:-1]])
@@ -140,23 +157,29 @@ class SleepRecording:
             units = np.concatenate([train[1] + offset for train, offset in zip(self.spike_trains, offsets)]).astype(
                 np.int32
             )
-            data["spike_step"] = (("spike",), steps, {"long_name": "step of each spike"})
+            data["spike_step"] = (("spike",), steps, {"long_name": "step of each spike", **count})
             data["spike_unit"] = (
                 ("spike",),
                 units,
-                {"long_name": "unit (index into the unit dimension) of each spike"},
+                {"long_name": "unit (index into the unit dimension) of each spike", **count},
             )
         if self.potentials:
             layers = sorted(self.potentials)
             coords["recorded_layer"] = (
                 "recorded",
                 np.concatenate([[names[k]] * len(self.potentials[k][0]) for k in layers]),
+                {"long_name": "layer of each recorded neuron"},
             )
-            coords["recorded_index"] = ("recorded", np.concatenate([self.potentials[k][0] for k in layers]))
+            coords["recorded_index"] = (
+                "recorded",
+                np.concatenate([self.potentials[k][0] for k in layers]),
+                {"long_name": "index of each recorded neuron within its layer", **count},
+            )
             data["potential"] = (
                 ("step", "recorded"),
                 np.concatenate([self.potentials[k][1] for k in layers], axis=1),
-                {"long_name": "membrane potential at the end of each step (after reset)"},
+                # dimensionless: the weights are in the torch network's units
+                {"long_name": "membrane potential at the end of each step (after reset)", **count},
             )
         dataset = xr.Dataset(data, coords=coords, attrs={"dt": self.dt, **(attrs or {})})
         return dataset

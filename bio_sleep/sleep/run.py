@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -59,7 +59,7 @@ def simulate(
     )
     simulator = simulator_for(config)
     slept, recording = simulator.run(network, dynamics, raster, plan, progress=progress)
-    return slept, recording, simulator.compile_seconds
+    return slept, replace(recording, thresholds=tuple(network.thresholds)), simulator.compile_seconds
 
 
 def training_inputs(x_train, image_shape=None) -> tuple[torch.Tensor, tuple[int, ...] | None]:

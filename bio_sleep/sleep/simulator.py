@@ -34,10 +34,11 @@ def simulator_for(config):
     if config.backend == "torch":
         import torch
 
+        from bio_sleep.models.device import torch_device
         from bio_sleep.sleep.reference import TorchSimulator
 
         dtype = torch.float64 if config.torch_dtype == "float64" else torch.float32
-        return TorchSimulator(dtype, config.torch_device, threads_for(config))
+        return TorchSimulator(dtype, torch_device(config.torch_device), threads_for(config))
     from bio_sleep.sleep.brian2_network import Brian2Simulator
 
     return Brian2Simulator(config.brian2_target, threads_for(config))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 
 from dask.distributed import WorkerPlugin
@@ -26,9 +27,17 @@ def _prepared(client):
     return client
 
 
+def _dashboard(client, local: bool) -> str:
+    """Where the Dask dashboard is, or why there is none (an embedded cluster serves it only with bokeh)."""
+    if local and importlib.util.find_spec("bokeh") is None:
+        return "Dask dashboard: off; it needs bokeh (pip install 'bio-sleep[dashboard]')"
+    return f"Dask dashboard: {client.dashboard_link}"
+
+
 @contextlib.contextmanager
-def dask_client(execution):
-    """A ``dask.distributed.Client`` for an ExecutionConfig, closed (with its embedded cluster) on exit.
+def dask_client(execution, log=print):
+    """A ``dask.distributed.Client`` for an ExecutionConfig, closed (with its embedded cluster) on exit;
+    ``log`` gets the dashboard's address.
 
     Workers are processes with one thread each: Brian2's standalone device is
     a per-process singleton, so two points must never share a process at once.
@@ -47,6 +56,7 @@ def dask_client(execution):
                 "or leave execution.scheduler empty to use a local cluster"
             ) from None
         try:
+            log(_dashboard(client, local=False))
             yield _prepared(client)
         finally:
             client.close()
@@ -57,9 +67,11 @@ def dask_client(execution):
             n_workers=execution.workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # dask's default port; a free one if that is taken
+            dashboard_address=":8787" if importlib.util.find_spec("bokeh") else None,
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):
+        log(_dashboard(client, local=True))
         yield _prepared(client)

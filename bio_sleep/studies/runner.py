@@ -64,11 +64,10 @@ def run_points(
     state: dict,
     points: dict[int, dict],
     on_result,
-    progress: bool = True,
-    initial: int = 0,
-    total: int | None = None,
+    bar=None,
 ) -> None:
-    """Submit ``points`` (index -> point) to ``client``; call ``on_result(index, record)`` as each finishes."""
+    """Submit ``points`` (index -> point) to ``client``; call ``on_result(index, record)`` as each finishes
+    and advance ``bar`` (a tqdm, if given)."""
     from dask.distributed import as_completed
 
     if not points:
@@ -78,16 +77,14 @@ def run_points(
         client.submit(run_point, experiment_json, evaluation_json, shared_state, point, pure=False): index
         for index, point in points.items()
     }
-    with tqdm(
-        total=total or len(points), initial=initial, desc="study points", unit="point", disable=not progress
-    ) as bar:
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                record = future.result()
-            except Exception as error:  # a lost worker (KilledWorker) or a task that could not run
-                record = {"point": points[index], "status": "failed", "error": f"{type(error).__name__}: {error}"}
-            on_result(index, record)
+    for future in as_completed(futures):
+        index = futures[future]
+        try:
+            record = future.result()
+        except Exception as error:  # a lost worker (KilledWorker) or a task that could not run
+            record = {"point": points[index], "status": "failed", "error": f"{type(error).__name__}: {error}"}
+        on_result(index, record)
+        if bar is not None:
             bar.update()
 
 
@@ -113,18 +110,28 @@ def run_study(
         # Connect first, so that an unreachable scheduler is reported before any training.
         with contextlib.nullcontext(client) if client is not None else dask_client(study.execution) as active:
             state = control_state(study, folder, progress)
-            run_points(
-                active,
-                study.experiment.model_dump_json(),
-                study.evaluation.model_dump_json(),
-                state,
-                pending,
-                save,
-                progress,
-                initial=len(points) - len(pending),
+            with tqdm(
                 total=len(points),
-            )
-        baseline = score(build_model(study.experiment, state), load_data(study.experiment), study.evaluation)
+                initial=len(points) - len(pending),
+                desc="study points",
+                unit="point",
+                disable=not progress,
+            ) as bar:
+                run_points(
+                    active,
+                    study.experiment.model_dump_json(),
+                    study.evaluation.model_dump_json(),
+                    state,
+                    pending,
+                    save,
+                    bar,
+                )
+        baseline = score(
+            build_model(study.experiment, state),
+            load_data(study.experiment),
+            study.evaluation,
+            study.experiment.training.device,
+        )
         dataset = assemble(study, records, baseline)
         dataset.attrs["corrupt_files_recomputed"] = json.dumps(folder.corrupt)
         folder.write_netcdf("study.nc", dataset)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from tqdm.auto import tqdm
 
 from bio_sleep.config import RunName, Seed, config_from_dict, config_to_toml
 from bio_sleep.errors import BioSleepError
@@ -218,23 +219,16 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
     with contextlib.nullcontext(client) if client is not None else dask_client(search.execution) as active:
         state = control_state(search, folder, progress)
         workers = max(1, len(active.scheduler_info()["workers"]))
-        while remaining > 0:
-            # One batch per round: as many trials as workers, so that a generation keeps every worker busy.
-            asked.clear()
-            asked.update((trial.number, trial) for trial in (study.ask() for _ in range(min(workers, remaining))))
-            batch = {number: _suggest(trial, search) for number, trial in asked.items()}
-            run_points(
-                active,
-                experiment_json,
-                evaluation_json,
-                state,
-                batch,
-                tell,
-                progress,
-                initial=search.trials - remaining,
-                total=search.trials,
-            )
-            remaining -= len(batch)
+        done = search.trials - remaining
+        # One bar over every trial of the search, across rounds.
+        with tqdm(total=search.trials, initial=done, desc="search trials", unit="trial", disable=not progress) as bar:
+            while remaining > 0:
+                # One batch per round: as many trials as workers, so that a generation keeps every worker busy.
+                asked.clear()
+                asked.update((trial.number, trial) for trial in (study.ask() for _ in range(min(workers, remaining))))
+                batch = {number: _suggest(trial, search) for number, trial in asked.items()}
+                run_points(active, experiment_json, evaluation_json, state, batch, tell, bar)
+                remaining -= len(batch)
     return study
 
 

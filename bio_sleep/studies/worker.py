@@ -49,7 +49,7 @@ def build_model(experiment, state: dict):
     return model.eval()
 
 
-def fgsm_metrics(model, x, y, data, evaluation) -> dict:
+def fgsm_metrics(model, x, y, data, evaluation, device: str = "auto") -> dict:
     """fgsm_score and fgsm_success_rate of ``model`` on the first ``evaluation.attack_samples`` of (x, y)."""
     from bio_sleep.attacks import data_range, run_attack
 
@@ -64,13 +64,14 @@ def fgsm_metrics(model, x, y, data, evaluation) -> dict:
         clip=data_range(data),
         seed=evaluation.seed,
         progress=False,
+        device=device,
     ).attrs
     return {"fgsm_score": float(summary["score"]), "fgsm_success_rate": float(summary["success_rate"])}
 
 
-def score(model, data, evaluation) -> dict:
+def score(model, data, evaluation, device: str = "auto") -> dict:
     """accuracy_clean, accuracy_<distortion> (a list over its levels), their mean over all distorted levels,
-    and with ``evaluation.attack`` the FGSM metrics, all on the same split."""
+    and with ``evaluation.attack`` the FGSM metrics, all on the same split, computed on ``device``."""
     from bio_sleep.evaluation import accuracy_sweep
 
     x, y = evaluation_set(data, evaluation)
@@ -82,6 +83,7 @@ def score(model, data, evaluation) -> dict:
         seed=evaluation.seed,
         image_shape=data.image_shape,
         progress=False,
+        device=device,
     )
     metrics = {"accuracy_clean": float(sweep["accuracy_clean"].item())}
     distorted = []
@@ -91,7 +93,7 @@ def score(model, data, evaluation) -> dict:
         distorted += values
     metrics["mean_distorted_accuracy"] = float(np.mean(distorted)) if distorted else float("nan")
     if evaluation.attack == "fgsm":
-        metrics.update(fgsm_metrics(model, x, y, data, evaluation))
+        metrics.update(fgsm_metrics(model, x, y, data, evaluation, device))
     return metrics
 
 
@@ -116,7 +118,7 @@ def run_point(experiment_json: str, evaluation_json: str, state: dict, point: di
             image_shape=data.image_shape,
             progress=False,
         )
-        record["metrics"] = score(result.model, data, evaluation)
+        record["metrics"] = score(result.model, data, evaluation, experiment.training.device)
         report = result.recording.layer_report()
         record["metrics"]["firing_fraction"] = [row["fraction_per_step"] for row in report]
         record.update(status="ok", simulate_seconds=result.simulate_seconds, compile_seconds=result.compile_seconds)
