@@ -52,8 +52,9 @@ def distortion_name(name: str) -> str:
 def model_name(name: str) -> str:
     """A model's name for a legend: ``finetune_gaussian_noise`` becomes 'fine-tuned on Gaussian noise'."""
     name = str(name)
-    if name.startswith("finetune_") and name != "finetune_all":
-        return f"fine-tuned on {distortion_name(name.removeprefix('finetune_'))}"
+    for prefix in ("finetune_", "fine_tuning_"):
+        if name.startswith(prefix) and name != "finetune_all":
+            return f"fine-tuned on {distortion_name(name.removeprefix(prefix))}"
     return MODEL_NAMES.get(name, name.replace("_", " "))
 
 

@@ -30,7 +30,9 @@ def plot_accuracy_sweep(results: xr.Dataset, path, title: str = "") -> None:
         )
         axis.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    ncol = min(len(labels), 2 * columns)  # wider rows would run off the figure
+    rows = -(-len(labels) // max(ncol, 1))
+    figure.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
     if title:
         figure.suptitle(title)
-    save_figure(figure, path, rect=(0, 0.08, 1, 1))
+    save_figure(figure, path, rect=(0, 0.02 + 0.065 * rows, 1, 1))
