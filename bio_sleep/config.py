@@ -409,3 +409,17 @@ def config_to_toml(config: BaseModel) -> str:
         return {k: drop_none(v) if isinstance(v, dict) else v for k, v in values.items() if v is not None}
 
     return tomli_w.dumps(drop_none(config.model_dump(mode="json")))
+
+
+# Where and on how many threads torch computes: they do not change the results a run folder keeps (CPU results and
+# float64 sleeps are bit-identical at any thread count; "auto" names no device), so they stay out of its identity
+# and a folder written before they existed still resumes.
+EXECUTION_SETTINGS = {"training": {"device"}, "sleep": {"threads"}}
+
+
+def result_identity(config: BaseModel, exclude: set[str] = frozenset()) -> dict:
+    """The settings that determine a run folder's results: the config without ``output_dir``, ``exclude`` and
+    :data:`EXECUTION_SETTINGS`."""
+    fields = type(config).model_fields
+    nested = {section: keys for section, keys in EXECUTION_SETTINGS.items() if section in fields}
+    return config.model_dump(mode="json", exclude={"output_dir": True, **{k: True for k in exclude}, **nested})

@@ -103,3 +103,17 @@ def test_every_config_section_shares_one_strict_base():
 
     for root in (ExperimentConfig, RobustnessConfig, SrcExperimentConfig, StudyConfig, SearchConfig, *PARAMS.values()):
         assert all(issubclass(section, _Section) for section in sections(root)), root
+
+
+def test_result_identity_leaves_out_where_torch_runs_but_keeps_what_changes_results():
+    """A folder written before training.device and sleep.threads existed must still resume (issue 11's MNIST run)."""
+    from bio_sleep.config import result_identity
+    from bio_sleep.robustness import robustness_config_from_dict
+
+    config = robustness_config_from_dict({"name": "x"})
+    identity = result_identity(config)
+    assert "device" not in identity["training"] and "threads" not in identity["sleep"]
+    assert "output_dir" not in identity
+    on_two_threads = robustness_config_from_dict({"name": "x", "sleep": {"threads": 2}, "training": {"device": "cpu"}})
+    assert result_identity(on_two_threads) == identity
+    assert result_identity(robustness_config_from_dict({"name": "x", "sleep": {"inc": 0.5}})) != identity

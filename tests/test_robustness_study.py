@@ -7,6 +7,7 @@ import pytest
 import torch
 import xarray as xr
 
+from bio_sleep.config import result_identity
 from bio_sleep.errors import BioSleepError
 from bio_sleep.robustness import load_robustness_config, robustness_config_from_dict, run_study
 from bio_sleep.robustness.study import prepare
@@ -91,7 +92,7 @@ def test_patches_study_writes_numbers_table_figures_and_config(tmp_path):
     )
     unwritten = xr.load_dataset(parts / "seed0_boundary_control.nc")
     unwritten["l2"][:] = np.nan
-    with RunFolder(folder, patches_config().model_dump(mode="json", exclude={"output_dir"}), "config") as listed:
+    with RunFolder(folder, result_identity(patches_config()), "config") as listed:
         listed.write_netcdf("parts/seed0_boundary_control.nc", unwritten)  # listed complete, yet damaged
     with pytest.warns(UserWarning) as warned:
         again = run_study(patches_config(), output_dir=tmp_path / "run", progress=False)

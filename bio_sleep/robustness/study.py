@@ -20,7 +20,7 @@ import torch
 import xarray as xr
 
 from bio_sleep.attacks import check_attack_inputs, data_range, fgsm_curve, run_attack
-from bio_sleep.config import config_to_toml
+from bio_sleep.config import config_to_toml, result_identity
 from bio_sleep.data import load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep, sweeps_from_config
@@ -256,7 +256,7 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
     from bio_sleep.robustness.report import write_report
 
     folder = Path(output_dir) if output_dir is not None else Path(config.output_dir) / config.name
-    identity = config.model_dump(mode="json", exclude={"output_dir"})
+    identity = result_identity(config)
     with RunFolder(folder, identity, "config") as run_folder:
         data, clip = prepare(config)
         run_folder.write_text("config.toml", config_to_toml(config))

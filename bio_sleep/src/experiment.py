@@ -10,6 +10,7 @@ import tomli_w
 import xarray as xr
 from tqdm.auto import tqdm
 
+from bio_sleep.config import result_identity
 from bio_sleep.data.dataset import load_dataset
 from bio_sleep.run_folder import RunFolder, load_netcdf
 from bio_sleep.src.report import markdown_table, plot_figure2, plot_figure3
@@ -32,7 +33,7 @@ def run_src_experiment(config, progress: bool = True) -> Path:
     A rerun may change ``trials`` and ``output_dir``; any other change needs another folder.
     """
     root = Path(config.output_dir) / config.name
-    identity = config.model_dump(mode="json", exclude={"trials", "output_dir"})
+    identity = result_identity(config, exclude={"trials"})
     with RunFolder(root, identity, "config") as folder:
         folder.write_text("config.toml", tomli_w.dumps(config.model_dump(exclude_none=True)))
         data = load_dataset(config.data)
