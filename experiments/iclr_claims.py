@@ -16,6 +16,7 @@ in how many seeds.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,8 +100,7 @@ def _difference_text(values: np.ndarray, spec: str, infinite: int = 0) -> str:
 
 def attack_claims(source: str, kind: str, folder: Path) -> list[Claim]:
     summary = xr.load_dataset(folder / "summary.nc")
-    config = summary.attrs.get("config", "")
-    eta_max = 1.0 if "eta_max = 1.0" in config else 0.4
+    eta_max = tomllib.loads(summary.attrs["config"])["attacks"]["fgsm"]["eta_max"]
     n = summary.sizes["seed"]
     attacks = list(summary.attack.values)
     claims = []

@@ -320,20 +320,17 @@ class TorchSimulator:
         previous = torch.get_num_threads()
         torch.set_num_threads(self.threads)
         try:
-            return self._run(network, dynamics, raster, plan, progress)
+            return run_reference(
+                network,
+                dynamics,
+                raster,
+                dt=plan.dt,
+                plastic=plan.plastic,
+                record_trains=plan.record_trains,
+                record_potentials=plan.record_potentials,
+                device=self.device,
+                dtype=self.dtype,
+                progress=progress,
+            )
         finally:
             torch.set_num_threads(previous)
-
-    def _run(self, network, dynamics, raster, plan, progress):
-        return run_reference(
-            network,
-            dynamics,
-            raster,
-            dt=plan.dt,
-            plastic=plan.plastic,
-            record_trains=plan.record_trains,
-            record_potentials=plan.record_potentials,
-            device=self.device,
-            dtype=self.dtype,
-            progress=progress,
-        )
