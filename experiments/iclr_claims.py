@@ -44,6 +44,15 @@ RUNS = [
         "--out experiments/results/robustness_patches_5seeds_calibrated",
     ),
     (
+        "patches",
+        "searched (validation, seed 0)",
+        "robustness_patches_5seeds_searched",
+        "bio-sleep robustness experiments/robustness_patches.toml --set 'sleep.thresholds=[1.1726685291573673]' "
+        "--set sleep.alpha_scale=38.445253813560534 --set sleep.inc=0.014264179486641894 "
+        "--set sleep.dec=0.00010215290838914055 --out experiments/results/robustness_patches_5seeds_searched  "
+        "# the best point of experiments/results/search_iclr_patches/best_config.toml",
+    ),
+    (
         "mnist",
         "paper values",
         "robustness_mnist_3seeds",

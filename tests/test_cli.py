@@ -67,7 +67,7 @@ def test_config_prints_a_shipped_example_by_name(capsys):
 def test_set_reaches_a_study_experiment_given_by_path(capsys):
     from pathlib import Path
 
-    study = Path(__file__).parents[1] / "experiments/study_patches_decay_threshold.toml"
+    study = Path(__file__).parents[1] / "experiments/study_patches_inc_threshold.toml"
     assert main(["config", str(study), "--set", "experiment.sleep.steps=123", "--set", "execution.workers=3"]) == 0
     config = tomllib.loads(capsys.readouterr().out)
     assert config["experiment"]["sleep"]["steps"] == 123 and config["execution"]["workers"] == 3

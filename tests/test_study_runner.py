@@ -199,10 +199,10 @@ def test_cli_study_reads_the_toml_and_names_an_unreachable_scheduler(tmp_path):
         args.handler(args)
     from bio_sleep.studies import load_study
 
-    for name in ("study_patches_decay_threshold.toml", "study_search_patches.toml"):
+    for name in ("study_patches_inc_threshold.toml", "study_search_patches.toml"):
         assert (Path(__file__).parents[1] / "experiments" / name).exists()
     assert (
-        len(load_study(Path(__file__).parents[1] / "experiments/study_patches_decay_threshold.toml").point_list()) == 16
+        len(load_study(Path(__file__).parents[1] / "experiments/study_patches_inc_threshold.toml").point_list()) == 16
     )
 
 

@@ -112,6 +112,9 @@ def test_search_maximises_the_fgsm_score_and_keeps_its_direction(tmp_path):
         ({"objective": "accuracy_blur"}, "objective 'accuracy_blur'"),
         ({"objective": "fgsm_score"}, "need evaluation.attack = 'fgsm'"),
         ({"evaluation": {**FGSM_EVALUATION, "attack": "pgd"}}, "unknown attack 'pgd'"),
+        ({"constraints": {"accuracy_blur": {"min": 0.9}}}, "constraint 'accuracy_blur' is not one of"),
+        ({"constraints": {"accuracy_clean": {}}}, "a constraint needs min, max or both"),
+        ({"constraints": {"accuracy_clean": {"min": 0.9, "max": 0.5}}}, r"min \(0.9\) must be below max"),
     ],
 )
 def test_bad_searches_are_rejected(changes, message):
@@ -129,3 +132,39 @@ def test_one_bar_over_every_trial_and_the_dashboard_address(tmp_path, capsys):
     with_bokeh = importlib.util.find_spec("bokeh") is not None
     assert ("Dask dashboard: http://" if with_bokeh else "it needs bokeh") in printed.out
     assert printed.err.count("search trials:   0%") == 1 and "3/3 [" in printed.err
+
+
+def test_the_best_point_is_the_best_feasible_one():
+    import optuna
+
+    from bio_sleep.studies.search import VIOLATIONS, best_trial
+
+    search = _search(constraints={"accuracy_clean": {"min": 0.9}})
+    study = optuna.create_study(direction="maximize")
+    distribution = optuna.distributions.FloatDistribution(0.2, 2.0)
+    # the highest objective value breaks the constraint (clean accuracy 0.5 < 0.9); the next one meets it
+    for value, clean in [(0.9, 0.5), (0.7, 0.95), (0.6, 1.0)]:
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"thresholds.0": value},
+                distributions={"thresholds.0": distribution},
+                value=value,
+                user_attrs={VIOLATIONS: search.violations({"accuracy_clean": clean})},
+            )
+        )
+    assert search.violations({"accuracy_clean": 0.5}) == [pytest.approx(0.4)]
+    assert best_trial(search, study).value == 0.7
+    assert best_trial(_search(), study).value == 0.9  # without constraints every trial is feasible
+
+
+def test_a_constrained_search_steers_its_sampler_and_refuses_when_nothing_is_feasible(tmp_path):
+    search = _search(trials=2, sampler="tpe", constraints={"accuracy_gaussian_noise": {"max": -1.0}})
+    with dask_client(search.execution) as client:
+        with pytest.raises(BioSleepError, match=r"none of the 2 finished trials.*accuracy_gaussian_noise <= -1"):
+            run_search(search, tmp_path, progress=False, client=client)
+    import optuna
+
+    trials = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'search.db'}").trials
+    # TPE computed the violations through constraints_func (the sampler stores them as "constraints")
+    assert all(t.system_attrs["constraints"][0] > 0 for t in trials)
+    assert (tmp_path / "trials.csv").exists() and not (tmp_path / "best_config.toml").exists()

@@ -80,12 +80,12 @@ def best_points(dataset) -> list[str]:
 
 
 def run_search_command(args) -> int:
-    from bio_sleep.studies.search import load_search, run_search
+    from bio_sleep.studies.search import best_trial, load_search, run_search
 
     search = load_search(args.config, _overrides(args))
-    study = run_search(search, args.out, progress=not args.quiet)
+    best = best_trial(search, run_search(search, args.out, progress=not args.quiet))
     print(
-        f"best {search.objective} = {study.best_value:.4f} with {study.best_trial.params}; "
+        f"best {search.objective} = {best.value:.4f} with {best.params}; "
         f"ready-to-run config: {args.out}/best_config.toml"
     )
     return 0

@@ -51,9 +51,23 @@ Experiment = Annotated[
 EXPERIMENT_ADAPTER = TypeAdapter(Experiment)
 
 
+# Sections of a robustness TOML that a run config lacks; a study or search uses the rest (its networks and sleep).
+ROBUSTNESS_SECTIONS = ("study", "attacks", "defences")
+
+
 def load_experiment(path: Path):
-    """A run TOML as ExperimentConfig, an SRC TOML (``model.layers``) as SrcExperimentConfig."""
-    return load_src_config(path) if experiment_kind(read_toml(path)) == "cnn" else load_config(path)
+    """A run TOML as ExperimentConfig, an SRC TOML (``model.layers``) as SrcExperimentConfig; a robustness TOML
+    (``bio-sleep robustness``) as the ExperimentConfig of its networks and sleep, so that a search can tune the
+    values of a robustness table on the same networks."""
+    values = read_toml(path)
+    if experiment_kind(values) == "cnn":
+        return load_src_config(path)
+    if any(section in values for section in ROBUSTNESS_SECTIONS):
+        from bio_sleep.robustness.config import load_robustness_config
+
+        robustness = load_robustness_config(path)  # validated whole, so that its own errors are reported
+        return ExperimentConfig(**{name: getattr(robustness, name) for name in ExperimentConfig.model_fields})
+    return load_config(path)
 
 
 # Attacks a study can score each point on; the others are too slow to run per point.
@@ -242,5 +256,5 @@ def read_with_overrides(path: Path, example: str, overrides: dict | None) -> dic
 def load_study(path, overrides: dict | None = None) -> StudyConfig:
     """Read and validate a study TOML (``overrides`` as in ``bio_sleep.config.load_config``)."""
     path = Path(path)
-    values = read_with_overrides(path, "experiments/study_patches_decay_threshold.toml", overrides)
+    values = read_with_overrides(path, "experiments/study_patches_inc_threshold.toml", overrides)
     return study_from_dict(values, str(path), path.parent)

@@ -36,6 +36,12 @@ def control_state(study: StudyConfig, folder: RunFolder, progress: bool = True) 
     return {k: v.detach().numpy() for k, v in model.state_dict().items()}
 
 
+def control_metrics(study, state: dict) -> dict:
+    """The control network scored as every point is (same split, distortions and attack): what sleep must beat."""
+    experiment = study.experiment
+    return score(build_model(experiment, state), load_data(experiment), study.evaluation, experiment.training.device)
+
+
 def _point_name(index: int) -> str:
     return f"points/point_{index:05d}.json"
 
@@ -126,12 +132,7 @@ def run_study(
                     save,
                     bar,
                 )
-        baseline = score(
-            build_model(study.experiment, state),
-            load_data(study.experiment),
-            study.evaluation,
-            study.experiment.training.device,
-        )
+        baseline = control_metrics(study, state)
         dataset = assemble(study, records, baseline)
         dataset.attrs["corrupt_files_recomputed"] = json.dumps(folder.corrupt)
         folder.write_netcdf("study.nc", dataset)

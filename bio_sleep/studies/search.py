@@ -35,7 +35,7 @@ from bio_sleep.studies.config import (
     with_experiment_loaded,
 )
 from bio_sleep.studies.execution import dask_client
-from bio_sleep.studies.runner import control_state, run_points
+from bio_sleep.studies.runner import control_metrics, control_state, run_points
 
 # Objectives where lower is better; every other objective (accuracies, fgsm_score) is maximised.
 MINIMISED = {"fgsm_success_rate"}
@@ -57,6 +57,26 @@ class ParameterRange(_Section):
         return self
 
 
+class Bound(_Section):
+    """A metric's feasible interval: at least ``min``, at most ``max``, or both."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self):
+        if self.min is None and self.max is None:
+            raise ValueError("a constraint needs min, max or both")
+        if self.min is not None and self.max is not None and not self.min < self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+    def violations(self, value: float) -> list[float]:
+        """Optuna's convention: a value <= 0 per bound is feasible; a NaN metric violates every bound."""
+        ends = [(self.min, 1.0), (self.max, -1.0)]
+        return [math.inf if math.isnan(value) else sign * (end - value) for end, sign in ends if end is not None]
+
+
 class SearchConfig(_Section):
     name: RunName = "search"
     experiment: Experiment
@@ -66,6 +86,11 @@ class SearchConfig(_Section):
         description="accuracy_clean, mean_distorted_accuracy, "
         "accuracy_<distortion> (mean over its levels), or with evaluation.attack = 'fgsm' "
         "fgsm_score (maximised) or fgsm_success_rate (minimised)",
+    )
+    constraints: dict[str, Bound] = Field(
+        default_factory=dict,
+        description="metric (as for objective) -> {min, max}, e.g. accuracy_clean = { min = 0.9 }: trials outside "
+        "are infeasible, and the best point is the best feasible one",
     )
     evaluation: StudyEvaluation
     sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
@@ -85,11 +110,10 @@ class SearchConfig(_Section):
         allowed = {"accuracy_clean", "mean_distorted_accuracy"} | {f"accuracy_{d}" for d in self.evaluation.distortions}
         if self.evaluation.attack == "fgsm":
             allowed |= {"fgsm_score", "fgsm_success_rate"}
-        if self.objective not in allowed:
-            hint = (
-                "; the fgsm_* objectives need evaluation.attack = 'fgsm'" if self.objective.startswith("fgsm_") else ""
-            )
-            raise ValueError(f"objective '{self.objective}' is not one of {sorted(allowed)}{hint}")
+        for role, metric in [("objective", self.objective)] + [("constraint", name) for name in self.constraints]:
+            if metric not in allowed:
+                hint = "; the fgsm_* metrics need evaluation.attack = 'fgsm'" if metric.startswith("fgsm_") else ""
+                raise ValueError(f"{role} '{metric}' is not one of {sorted(allowed)}{hint}")
         return self
 
     @property
@@ -97,9 +121,15 @@ class SearchConfig(_Section):
         """Optuna's direction for the objective: every objective is maximised but the attack's success rate."""
         return "minimize" if self.objective in MINIMISED else "maximize"
 
+    def violations(self, metrics: dict) -> list[float]:
+        """Each bound's violation (<= 0: met) for a trial's metrics, in the order of ``constraints``."""
+        return [v for name, bound in self.constraints.items() for v in bound.violations(_scalar(metrics, name))]
+
     def fingerprint(self) -> str:
+        # Without constraints they are left out, so that searches written before them keep their hash and resume.
+        exclude = {"execution", "trials", "storage"} | (set() if self.constraints else {"constraints"})
         content = {
-            **self.model_dump(mode="json", exclude={"execution", "trials", "storage"}),
+            **self.model_dump(mode="json", exclude=exclude),
             "evaluation": self.evaluation.fingerprint_content(),
         }
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
@@ -117,14 +147,27 @@ def load_search(path, overrides: dict | None = None) -> SearchConfig:
     return search_from_dict(values, str(path), path.parent)
 
 
+# The user attribute that holds a trial's constraint violations (read by the samplers through constraints_func).
+VIOLATIONS = "constraint_violations"
+
+
+def _constraints_func(search: SearchConfig):
+    if not search.constraints:
+        return None
+    n_bounds = len(search.violations(dict.fromkeys(search.constraints, math.nan)))
+    return lambda trial: trial.user_attrs.get(VIOLATIONS, [math.inf] * n_bounds)
+
+
 def _sampler(search: SearchConfig):
     import optuna
 
     if search.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=search.population_size, seed=search.seed)
+        return optuna.samplers.NSGAIISampler(
+            population_size=search.population_size, seed=search.seed, constraints_func=_constraints_func(search)
+        )
     if search.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=search.seed)
-    return optuna.samplers.RandomSampler(seed=search.seed)
+        return optuna.samplers.TPESampler(seed=search.seed, constraints_func=_constraints_func(search))
+    return optuna.samplers.RandomSampler(seed=search.seed)  # samples blindly; constraints only choose the best
 
 
 def _suggest(trial, search: SearchConfig) -> dict:
@@ -138,10 +181,15 @@ def _suggest(trial, search: SearchConfig) -> dict:
     return point
 
 
+def _scalar(metrics: dict, name: str) -> float:
+    """A trial's metric as one number: a per-level list (accuracy_<distortion>) is averaged over its levels."""
+    value = metrics.get(name, math.nan)
+    return sum(value) / len(value) if isinstance(value, list) else value
+
+
 def _objective(record: dict, objective: str) -> float:
     """The objective's value; NaN fails the trial. An infinite fgsm_score (beyond eta_max) is kept: it is the best."""
-    value = record["metrics"][objective]
-    value = sum(value) / len(value) if isinstance(value, list) else value
+    value = _scalar(record["metrics"], objective)
     if math.isnan(value):
         raise ValueError(
             f"objective {objective} is NaN (no distortion levels, or no sample the attack could start from)"
@@ -175,8 +223,8 @@ def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=N
     """Run the trials still missing from the storage; write best_config.toml and trials.csv; return the Optuna study."""
     about = {"name": search.name, "search": search.model_dump(mode="json")}
     with RunFolder(out_dir, {"search_hash": search.fingerprint()}, "search", about) as folder:
-        study = _run_trials(search, folder, progress, client)
-        _write_outputs(search, study, folder)
+        study, state = _run_trials(search, folder, progress, client)
+        _write_outputs(search, study, folder, _scalar(control_metrics(search, state), search.objective))
     return study
 
 
@@ -207,6 +255,8 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
         for key in TRIAL_METRICS:
             if key in record.get("metrics", {}):
                 asked[number].set_user_attr(key, record["metrics"][key])
+        if search.constraints and "metrics" in record:
+            asked[number].set_user_attr(VIOLATIONS, search.violations(record["metrics"]))
         if record["status"] == "ok":
             try:
                 study.tell(asked[number], _objective(record, search.objective))
@@ -229,40 +279,80 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
                 batch = {number: _suggest(trial, search) for number, trial in asked.items()}
                 run_points(active, experiment_json, evaluation_json, state, batch, tell, bar)
                 remaining -= len(batch)
-    return study
+    return study, state
 
 
-def _write_outputs(search: SearchConfig, study, folder: RunFolder) -> None:
+def best_trial(search: SearchConfig, study):
+    """The best complete trial that meets the constraints (Optuna's own ``best_trial`` ignores them under the
+    random sampler); raises when no trial finished or none is feasible."""
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if not complete:
+        raise BioSleepError(f"no trial of search '{search.name}' finished; see trials.csv for their errors")
+    feasible = [t for t in complete if _feasible(t, search)]
+    if not feasible:
+        raise BioSleepError(
+            f"none of the {len(complete)} finished trials of search '{search.name}' meets the constraints "
+            f"{_constraint_text(search)}; see trials.csv (user_attrs_*), then loosen the constraints or move "
+            "the parameter ranges"
+        )
+    pick = min if search.direction == "minimize" else max
+    return pick(feasible, key=lambda t: t.value)  # the first of equals, as Optuna's best_trial
+
+
+def _write_outputs(search: SearchConfig, study, folder: RunFolder, control: float) -> None:
     import optuna
 
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     folder.write("trials.csv", lambda p: study.trials_dataframe().to_csv(p, index=False))
-    if not complete:
-        raise BioSleepError(
-            f"no trial of search '{search.name}' finished; see {folder.path('trials.csv')} for their errors"
-        )
-    best = study.best_trial
+    if complete:
+        folder.write("search_history.png", lambda p: _plot_history(complete, search, control, p))
+    best = best_trial(search, study)
+    feasible = [t for t in complete if _feasible(t, search)]
     point = {canonical(name): value for name, value in best.params.items()}
     config = apply_point(search.experiment, point)
     header = (
-        f"# Best of {len(complete)} trials of search '{search.name}': {search.objective} = {best.value:.4f}\n"
-        f"# on {search.evaluation.validation_samples} validation samples held out from the training set.\n"
+        f"# Best of {len(complete)} trials of search '{search.name}' (trial {best.number}): "
+        f"{search.objective} = {best.value:.4f}\n"
+        f"# on {search.evaluation.validation_samples} validation samples held out from the training set; "
+        f"the control (no sleep): {control:.4f}.\n"
     )
+    if search.constraints:
+        header += f"# Constraints {_constraint_text(search)}: met by {len(feasible)} of the {len(complete)} trials.\n"
     folder.write_text("best_config.toml", header + config_to_toml(config))
-    folder.write("search_history.png", lambda p: _plot_history(complete, search.objective, search.direction, p))
 
 
-def _plot_history(trials, objective: str, direction: str, path) -> None:
+def _feasible(trial, search: SearchConfig) -> bool:
+    return not search.constraints or all(v <= 0 for v in trial.user_attrs.get(VIOLATIONS, [math.inf]))
+
+
+def _constraint_text(search: SearchConfig) -> str:
+    parts = []
+    for name, bound in search.constraints.items():
+        parts += [f"{name} >= {bound.min:g}"] if bound.min is not None else []
+        parts += [f"{name} <= {bound.max:g}"] if bound.max is not None else []
+    return ", ".join(parts)
+
+
+def _plot_history(trials, search: SearchConfig, control: float, path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    numbers = np.array([t.number for t in trials])
     values = np.array([t.value for t in trials])
+    feasible = np.array([_feasible(t, search) for t in trials])
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([t.number for t in trials], values, "o", label="trial")
-    best = np.minimum if direction == "minimize" else np.maximum
-    ax.plot([t.number for t in trials], best.accumulate(values), "-", label="best so far")
-    ax.set(xlabel="trial", ylabel=objective, title="search history (validation split)")
-    ax.legend()
+    ax.plot(numbers[feasible], values[feasible], "o", label="trial")
+    if not feasible.all():
+        ax.plot(numbers[~feasible], values[~feasible], "x", color="0.6", label=f"outside {_constraint_text(search)}")
+    if feasible.any():
+        best = np.minimum if search.direction == "minimize" else np.maximum
+        ax.plot(numbers[feasible], best.accumulate(values[feasible]), "-", label="best feasible so far")
+    if math.isfinite(control):  # an infinite score (beyond eta_max) has no line to draw
+        ax.axhline(control, color="k", linestyle=":", label="control (no sleep)")
+    ax.set(xlabel="trial", ylabel=search.objective, title="search history (validation split)")
+    ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=150)
     plt.close(fig)
