@@ -120,7 +120,8 @@ def plot_correlation_differences(dataset: xr.Dataset, condition: str, path) -> P
                 data.sel(network=network, layer=layer).values, cmap="RdBu_r", vmin=-limit, vmax=limit
             )
             axes[r, c].set_title(
-                f"{model_name(network)} - {model_name(dataset.attrs['control'])}\nlayer {layer}", fontsize=7
+                f"{model_name(network)} - {model_name(dataset.attrs['control'])}\n{_layer_title(layer, layers[-1])}",
+                fontsize=7,
             )
             classes = range(data.sizes["class_a"])
             axes[r, c].set(xlabel="class", ylabel="class", xticks=classes, yticks=classes)
@@ -129,6 +130,12 @@ def plot_correlation_differences(dataset: xr.Dataset, condition: str, path) -> P
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return Path(path)
+
+
+def _layer_title(layer: int, last: int) -> str:
+    """Layer ``layer`` (1-based, after the input) named as here and as the paper counts (the input is its layer 1)."""
+    name = "output layer" if layer == last else f"hidden layer {layer}"
+    return f"{name} (paper's layer {layer + 1})"
 
 
 def digit_specific_activations(
@@ -165,7 +172,11 @@ def plot_digit_specific(values: xr.DataArray, path) -> Path:
         ax.bar(classes + (k - 0.5) * 0.4, values.sel(network=network).values, width=0.4, label=f"{network} sleep")
     ax.set(
         xlabel="class",
-        ylabel="mean activation / layer maximum",
+        ylabel=(
+            "mean spike count / layer maximum"
+            if values.name == "normalised_spike_count"
+            else "mean activation / layer maximum"
+        ),
         xticks=classes,
         title=f"top-{values.attrs['top_k']} class-specific neurons of hidden layer {values.attrs['layer']}",
     )
