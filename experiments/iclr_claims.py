@@ -325,12 +325,11 @@ def main() -> None:
         claims += sweep_claims(source, sweeps, "sweeps")
         if kind == "mnist":
             claims.append(clean_claim(source, sweeps))
-    figure2 = RESULTS / "iclr_mnist_figure2" / "figure2.nc"
-    if figure2.exists():
+    for figure2 in sorted(RESULTS.glob("iclr_mnist_figure2*/figure2.nc")):  # one folder per batch of sources
         data = xr.load_dataset(figure2)
         for parameter_source in data.source.values:
             claims += sweep_claims(
-                f"mnist, {parameter_source} values (`iclr_mnist_figure2`)",
+                f"mnist, {parameter_source} values (`{figure2.parent.name}`)",
                 data.sel(source=parameter_source),
                 "Figure 2",
             )

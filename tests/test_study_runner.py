@@ -245,3 +245,14 @@ def test_study_names_its_best_point_per_accuracy():
         "best accuracy_clean: 0.9700 (control 0.9300) at decay 0.99, inc 0.02",
         "best accuracy_gaussian_noise: 0.7000 at decay 1, inc 0.01",
     ]
+
+
+def test_one_layers_target_rate_leaves_the_other_layers_at_their_thresholds(tmp_path):
+    from bio_sleep.studies.config import apply_point, load_experiment
+
+    experiment = load_experiment(Path(__file__).parents[1] / "experiments/mnist_iclr_generalisation.toml")
+    assert experiment.sleep.target_rates is None
+    assert apply_point(experiment, {"target_rates.1": 2e-5}).sleep.target_rates == [0.0, 2e-5, 0.0]
+    # a robustness config serves as the experiment: its networks and sleep, without the study's sections
+    robustness = load_experiment(Path(__file__).parents[1] / "experiments/robustness_patches.toml")
+    assert type(robustness).__name__ == "ExperimentConfig" and robustness.model.init == "deeplearntoolbox"

@@ -1,13 +1,16 @@
 """A study: an experiment config, the sleep parameters to sweep, what to evaluate and where to run.
 
-The experiment is a fully connected run config (``bio-sleep run``) or an SRC
-config (``bio-sleep src``, a CNN given by ``model.layers``); either way its
+The experiment is a fully connected run config (``bio-sleep run``; a
+``bio-sleep robustness`` config gives its networks and sleep) or an SRC config
+(``bio-sleep src``, a CNN given by ``model.layers``); either way its
 control network is trained once and every point sleeps a copy of it.
 Swept parameters are named as fields of ``[sleep]`` (``decay``, ``alpha_scale``,
 ``inc``, ``dec``, ``max_rate``, ``steps``, ...), a per-layer threshold as
 ``thresholds.<layer index>``, a target rate as ``target_rates`` (one for every
-layer) or ``target_rates.<layer index>``; a leading ``sleep.`` is accepted. Every point is
-validated into a full experiment config before any work starts.
+layer) or ``target_rates.<layer index>`` (the other layers keep the experiment's
+target rates, or, without any, their thresholds); a leading ``sleep.`` is
+accepted. Every point is validated into a full experiment config before any
+work starts.
 """
 
 from __future__ import annotations
@@ -182,11 +185,6 @@ def check_parameter(name: str, experiment) -> None:
     """Raise unless ``name`` is a sweepable sleep parameter of ``experiment``."""
     field, _, index = canonical(name).partition(".")
     n_layers = len(experiment.sleep.thresholds)
-    if field == "target_rates" and index and experiment.sleep.target_rates is None:
-        raise ValueError(
-            f"'{name}' sweeps one layer's target rate: set sleep.target_rates in the experiment "
-            "for the other layers, or sweep 'target_rates' (one rate for every layer)"
-        )
     if field == "thresholds" or field == "target_rates" and index:
         if not index.isdigit() or int(index) >= n_layers:
             raise ValueError(f"'{name}': name a layer's value as {field}.<0..{n_layers - 1}>")
@@ -215,7 +213,8 @@ def apply_point(experiment, point: dict[str, float]):
     for name, value in point.items():
         field, _, index = canonical(name).partition(".")
         if field in ("thresholds", "target_rates") and index:
-            values = list(sleep[field])
+            # Without target rates in the experiment the other layers get 0: they keep their configured thresholds.
+            values = list(sleep[field] if sleep[field] is not None else [0.0])
             values = values * len(sleep["thresholds"]) if len(values) == 1 else values  # one target for all
             values[int(index)] = float(value)
             sleep[field] = values
