@@ -150,8 +150,11 @@ def test_studies_sweep_target_rates(tmp_path):
         },
     )
     assert apply_point(experiment, {"sleep.target_rates": 0.02}).sleep.target_rates == [0.02]
-    with pytest.raises(BioSleepError, match="set sleep.target_rates in the experiment"):
-        study_from_dict({"experiment": experiment.model_dump(), "grid": {"target_rates.0": [0.02]}})
+    # one layer's rate needs no target rates in the experiment (the other layers keep their thresholds) ...
+    assert apply_point(experiment, {"target_rates.0": 0.02}).sleep.target_rates == [0.02]
+    # ... but it must name a layer the network has
+    with pytest.raises(BioSleepError, match=r"name a layer's value as target_rates.<0..0>"):
+        study_from_dict({"experiment": experiment.model_dump(), "grid": {"target_rates.1": [0.02]}})
     study = study_from_dict(
         {
             "name": "rates",

@@ -84,6 +84,7 @@ def test_one_spelling_for_the_output_folder(command, capsys):
     reads_data = command not in ("analyse",)
     assert ("--data-root" in text) == reads_data
     assert ("--set" in text) == (command != "analyse")
+    assert "--quiet" in text or command == "analyse"  # every command with progress bars can hide them
 
 
 def test_ctrl_c_anywhere_is_exit_130_with_what_was_kept(monkeypatch, capsys):

@@ -1,4 +1,7 @@
-"""Brian2 and the float64 torch reference agree bit for bit on conv networks (and still on dense ones)."""
+"""Brian2 and the float64 torch reference agree bit for bit on conv networks (and still on dense ones).
+
+The cpp_standalone cases run with 2 OpenMP threads whatever the machine's CPUs, so that the threaded shared-kernel
+accumulation and pooling are checked everywhere (a one-thread build is checked by the dense exactness tests)."""
 
 import numpy as np
 import pytest
@@ -14,7 +17,7 @@ def _assert_identical(network, dynamics, raster, plastic, target):
     reference, ref_recording = run_reference(
         network, dynamics, raster, plastic=plastic, record_trains=True, progress=False
     )
-    config = SleepConfig(backend="brian2", brian2_target=target, record_spike_trains=True)
+    config = SleepConfig(backend="brian2", brian2_target=target, record_spike_trains=True, threads=2)
     brian, brian_recording, _ = simulate(network, dynamics, raster, config, plastic=plastic, progress=False)
     assert ref_recording.spikes_per_step[1:].sum(axis=1).min() > 0, "a layer stayed silent: the test would prove little"
     assert np.array_equal(ref_recording.spikes_per_step, brian_recording.spikes_per_step)

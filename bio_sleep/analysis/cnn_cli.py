@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bio_sleep.cli_options import add_data_root, add_out, add_set, overrides_of
+from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 from bio_sleep.errors import BioSleepError
 
 
@@ -53,6 +53,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=100,
         help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)",
     )
+    add_quiet(parser)
     parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
     return parser
 
@@ -113,6 +114,7 @@ def run(args) -> int:
             config=config,
             run=args.run,
             history="bio-sleep " + " ".join(sys.argv[1:]),
+            progress=not args.quiet,
         )
     else:
         written = analyse_cnn(first, args.out, images=images, input_shape=shape, sweeps=sweeps, seed=config.seed)

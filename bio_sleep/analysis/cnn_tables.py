@@ -93,12 +93,14 @@ def trial_dataset(models: dict, images, input_shape, sweeps: dict, seed: int) ->
     return dataset, maps
 
 
-def analyse_run(trials: dict, load, out, *, images, input_shape, sweeps: dict, config, run, history: str) -> list[Path]:
+def analyse_run(
+    trials: dict, load, out, *, images, input_shape, sweeps: dict, config, run, history: str, progress: bool = True
+) -> list[Path]:
     """Every trial's models (``load(paths)`` gives them): ``cnn_analyses.nc`` with the per-trial values,
     ``tables.md`` beside the paper's, and the first trial's gradient and attention figures."""
     out = output_folder(out)
     per_trial, written = [], []
-    for trial, paths in tqdm(trials.items(), desc="trials"):
+    for trial, paths in tqdm(trials.items(), desc="trials", disable=not progress):
         models = load(paths)
         seed = config.seed + trial  # the seed bio-sleep src gave this trial (its distortions)
         dataset, maps = trial_dataset(models, images, input_shape, sweeps, seed)
