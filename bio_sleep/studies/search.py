@@ -71,10 +71,15 @@ class Bound(_Section):
             raise ValueError(f"min ({self.min}) must be below max ({self.max})")
         return self
 
-    def violations(self, value: float) -> list[float]:
-        """Optuna's convention: a value <= 0 per bound is feasible; a NaN metric violates every bound."""
-        ends = [(self.min, 1.0), (self.max, -1.0)]
-        return [math.inf if math.isnan(value) else sign * (end - value) for end, sign in ends if end is not None]
+    def violations(self, name: str, value: float) -> dict[str, float]:
+        """Each bound's violation, named ``"<metric> >= <min>"`` / ``"<metric> <= <max>"``; <= 0 is met (Optuna's
+        convention); a NaN metric violates every bound."""
+        violations = {}
+        if self.min is not None:
+            violations[f"{name} >= {self.min:g}"] = math.inf if math.isnan(value) else self.min - value
+        if self.max is not None:
+            violations[f"{name} <= {self.max:g}"] = math.inf if math.isnan(value) else value - self.max
+        return violations
 
 
 class SearchConfig(_Section):
@@ -121,9 +126,13 @@ class SearchConfig(_Section):
         """Optuna's direction for the objective: every objective is maximised but the attack's success rate."""
         return "minimize" if self.objective in MINIMISED else "maximize"
 
-    def violations(self, metrics: dict) -> list[float]:
-        """Each bound's violation (<= 0: met) for a trial's metrics, in the order of ``constraints``."""
-        return [v for name, bound in self.constraints.items() for v in bound.violations(_scalar(metrics, name))]
+    def violations(self, metrics: dict) -> dict[str, float]:
+        """Every bound's violation (<= 0: met) for a trial's metrics, named as ``Bound.violations`` names them."""
+        return {
+            k: v
+            for name, bound in self.constraints.items()
+            for k, v in bound.violations(name, _scalar(metrics, name)).items()
+        }
 
     def fingerprint(self) -> str:
         # Without constraints they are left out, so that searches written before them keep their hash and resume.
@@ -147,27 +156,18 @@ def load_search(path, overrides: dict | None = None) -> SearchConfig:
     return search_from_dict(values, str(path), path.parent)
 
 
-# The user attribute that holds a trial's constraint violations (read by the samplers through constraints_func).
+# The user attribute that keeps a trial's constraint violations (a column of trials.csv; it decides feasibility).
 VIOLATIONS = "constraint_violations"
-
-
-def _constraints_func(search: SearchConfig):
-    if not search.constraints:
-        return None
-    n_bounds = len(search.violations(dict.fromkeys(search.constraints, math.nan)))
-    return lambda trial: trial.user_attrs.get(VIOLATIONS, [math.inf] * n_bounds)
 
 
 def _sampler(search: SearchConfig):
     import optuna
 
     if search.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(
-            population_size=search.population_size, seed=search.seed, constraints_func=_constraints_func(search)
-        )
+        return optuna.samplers.NSGAIISampler(population_size=search.population_size, seed=search.seed)
     if search.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=search.seed, constraints_func=_constraints_func(search))
-    return optuna.samplers.RandomSampler(seed=search.seed)  # samples blindly; constraints only choose the best
+        return optuna.samplers.TPESampler(seed=search.seed)
+    return optuna.samplers.RandomSampler(seed=search.seed)
 
 
 def _suggest(trial, search: SearchConfig) -> dict:
@@ -256,7 +256,10 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
             if key in record.get("metrics", {}):
                 asked[number].set_user_attr(key, record["metrics"][key])
         if search.constraints and "metrics" in record:
-            asked[number].set_user_attr(VIOLATIONS, search.violations(record["metrics"]))
+            violations = search.violations(record["metrics"])
+            asked[number].set_user_attr(VIOLATIONS, list(violations.values()))
+            for name, value in violations.items():  # what NSGA-II and TPE steer by (Optuna >= 5)
+                asked[number].set_constraint(name, value)
         if record["status"] == "ok":
             try:
                 study.tell(asked[number], _objective(record, search.objective))
