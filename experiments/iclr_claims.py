@@ -241,27 +241,22 @@ def clean_claim(source: str, sweeps: xr.Dataset) -> Claim:
     )
 
 
-ANALYSES = "iclr_mnist_analyses"  # seed_<k>/ from `bio-sleep analyse-run` of calibrated MNIST runs
+ANALYSES = "iclr_mnist_analyses"  # analyses.nc, from experiments/iclr_analyses_summary.py over its seed_<k>/
 
 
-def analysis_claims(folder: Path) -> list[Claim]:
+def analysis_claims(data: xr.Dataset) -> list[Claim]:
     """Figures 13-17 over seeds: class correlations (hidden layers, the paper's layers 2-3) and the responses of
     each class's top-100 neurons, sleep against the control, one value per seed (mean over classes)."""
-    seeds = sorted(folder.glob("seed_*"))
-    correlations = [xr.load_dataset(seed / "class_correlations.nc") for seed in seeds]
-    specific = [xr.load_dataset(seed / "digit_specific.nc") for seed in seeds]
     source = f"mnist, calibrated rate 3e-6 (`{ANALYSES}`)"
+    n = data.sizes["seed"]
     claims = []
-    hidden = [layer for layer in correlations[0].layer.values if layer < correlations[0].layer.values.max()]
-    for condition in correlations[0].condition.values:
-        for layer in hidden:
-            same, distinct = [], []
-            for data in correlations:
-                change = data.difference_to_control.sel(condition=condition, network="sleep", layer=layer).values
-                diagonal = np.eye(len(change), dtype=bool)
-                same.append(change[diagonal].mean())
-                distinct.append(change[~diagonal].mean())
-            same, distinct = np.array(same), -np.array(distinct)
+    change = data.difference_to_control.sel(network="sleep")
+    diagonal = xr.DataArray(np.eye(data.sizes["class_a"], dtype=bool), dims=("class_a", "class_b"))
+    for condition in data.condition.values:
+        for layer in data.layer.values[:-1]:  # the last is the output
+            cell = change.sel(condition=condition, layer=layer)
+            same = cell.where(diagonal).mean(("class_a", "class_b")).values
+            distinct = -cell.where(~diagonal).mean(("class_a", "class_b")).values
             where = f"hidden layer {layer} (paper's layer {layer + 1}), {condition} inputs"
             claims.append(
                 Claim(
@@ -269,7 +264,7 @@ def analysis_claims(folder: Path) -> list[Claim]:
                     f"Figures 13-15: same-class correlation rises after sleep, {where}",
                     "diagonal rises",
                     f"sleep − control, mean of the diagonal: {_difference_text(same, '.3f')}",
-                    len(seeds),
+                    n,
                     _verdict(same),
                 )
             )
@@ -279,7 +274,7 @@ def analysis_claims(folder: Path) -> list[Claim]:
                     f"Figures 13-15: distinct classes decorrelate after sleep, {where}",
                     "off-diagonal falls",
                     f"control − sleep, mean off the diagonal: {_difference_text(distinct, '.3f')}",
-                    len(seeds),
+                    n,
                     _verdict(distinct),
                 )
             )
@@ -287,14 +282,14 @@ def analysis_claims(folder: Path) -> list[Claim]:
         ("normalised_spike_count", "Figure 16", "spike counts"),
         ("normalised_activation", "Figure 17", "activations"),
     ):
-        for layer in specific[0].layer.values:
-            values = [data[variable].sel(layer=layer) for data in specific]
-            rise = np.array([float((v.sel(network="after") - v.sel(network="before")).mean()) for v in values])
-            classes = [int((v.sel(network="after") > v.sel(network="before")).sum()) for v in values]
-            silent = all(not v.values.any() for v in values)
+        for layer in data.hidden_layer.values:
+            values = data[variable].sel(hidden_layer=layer)
+            after, before = values.sel(relative_to_sleep="after"), values.sel(relative_to_sleep="before")
+            rise = (after - before).mean("class").values
+            classes = (after > before).sum("class").values
             measured = (
                 "the layer did not spike, before or after sleep, in any seed"
-                if silent
+                if not values.values.any()
                 else f"after − before, mean over classes: {_difference_text(rise, '.3f')}; higher in "
                 f"{', '.join(map(str, classes))} of 10 classes per seed"
             )
@@ -305,7 +300,7 @@ def analysis_claims(folder: Path) -> list[Claim]:
                     f"{layer}, noisy inputs)",
                     "higher after sleep" + (" for every digit" if figure == "Figure 17" else ", usually"),
                     measured,
-                    len(seeds),
+                    n,
                     _verdict(rise),
                 )
             )
@@ -333,8 +328,8 @@ def main() -> None:
                 data.sel(source=parameter_source),
                 "Figure 2",
             )
-    if (RESULTS / ANALYSES).is_dir():
-        claims += analysis_claims(RESULTS / ANALYSES)
+    if (RESULTS / ANALYSES / "analyses.nc").exists():
+        claims += analysis_claims(xr.load_dataset(RESULTS / ANALYSES / "analyses.nc"))
     else:
         missing.append(f"- mnist analyses (`{ANALYSES}`): see experiments/robustness_README.md for the commands")
     lines = [

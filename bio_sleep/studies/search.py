@@ -331,11 +331,7 @@ def _feasible(trial, search: SearchConfig) -> bool:
 
 
 def _constraint_text(search: SearchConfig) -> str:
-    parts = []
-    for name, bound in search.constraints.items():
-        parts += [f"{name} >= {bound.min:g}"] if bound.min is not None else []
-        parts += [f"{name} <= {bound.max:g}"] if bound.max is not None else []
-    return ", ".join(parts)
+    return ", ".join(search.violations({}))  # the bounds' names, as the trials record them
 
 
 def _plot_history(trials, search: SearchConfig, control: float, path) -> None:
