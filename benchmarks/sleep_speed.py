@@ -142,8 +142,10 @@ def main() -> None:
         summary["all_cores"]["note"] = "the other cores may have been busy with other jobs during these runs"
     print(markdown_table(summary))
     if args.out:
+        from bio_sleep.run_folder import write_atomic
+
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(summary, indent=2))
+        write_atomic(args.out, lambda path: path.write_text(json.dumps(summary, indent=2)))
 
 
 def markdown_table(summary: dict) -> str:

@@ -14,7 +14,7 @@ synapse's weight to the postsynaptic ``I``.
 
 from brian2 import check_units, implementation
 
-from bio_sleep.equations.weight_factor import CPP_CODE, CYTHON_CODE, weight_factor
+from bio_sleep.equations.weight_factor import CPP_CODE, CPP_HEADERS, CYTHON_CODE, weight_factor
 
 SYNAPSE = """
 w : 1                      # weight, the torch weight itself (scaled by alpha on the postsynaptic side)
@@ -30,7 +30,7 @@ ON_POST = {
 }
 
 
-@implementation("cpp", CPP_CODE)
+@implementation("cpp", CPP_CODE, headers=CPP_HEADERS)
 @implementation("cython", CYTHON_CODE)
 @check_units(w=1, result=1)
 def stdp_weight_factor(w):

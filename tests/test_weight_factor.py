@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from bio_sleep.equations.weight_factor import CPP_CODE, FACTOR_WIDTH, weight_factor
+from bio_sleep.equations.weight_factor import CPP_CODE, CPP_HEADERS, FACTOR_WIDTH, weight_factor
 from bio_sleep.sleep.brian2_network import COMPILE_ARGS
 
 # t = -w / width from -60 to 60, plus the clamp's edges and exact zeros.
@@ -41,7 +41,8 @@ def test_compiled_cpp_factor_is_bit_identical(tmp_path):
     """CPP_CODE compiled with the flags Brian2 gets (no fused multiply-add) gives numpy's bits."""
     source = tmp_path / "factor.cpp"
     source.write_text(
-        "#include <cmath>\nusing namespace std;\n"
+        "".join(f"#include {header}\n" for header in CPP_HEADERS)
+        + "using namespace std;\n"
         + CPP_CODE
         + 'extern "C" void factor(const double* w, double* f, long n) '
         "{ for (long i = 0; i < n; ++i) f[i] = stdp_weight_factor(w[i]); }\n"
