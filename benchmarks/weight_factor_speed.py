@@ -1,7 +1,7 @@
 """Time the compiled STDP weight factor against the C library's exp: the price of cross-CPU exactness.
 
 The factor f(w) = 2 (1 - sigmoid(w / 0.001)) runs once per STDP event (about
-66,000 per step in ``sleep_speed.py``'s network), so its cost per call bounds
+65,000 per step in ``sleep_speed.py``'s network), so its cost per call bounds
 the Brian2 STDP pathway. This compiles ``equations.weight_factor.CPP_CODE``
 with the flags Brian2 gets and, in the same program, the same sigmoid with
 libm's ``exp``, and times 66,000 calls x 1,000 rounds of each on two weight

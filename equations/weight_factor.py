@@ -15,8 +15,8 @@ scaling by a power of two (``ldexp``):
 
 The compiled code returns f(+-40) (exactly 2 and 0, ``SATURATED``) at once
 for |t| >= 40 instead of clamping, and scales by 2^k made from its exponent
-bits instead of calling libm's ``ldexp``: the same bits, at about half the cost
-per STDP event (the factor is most of the Brian2 STDP pathway's time).
+bits instead of calling libm's ``ldexp``: the same bits, with less work per
+STDP event (``benchmarks/weight_factor_speed.py`` times the factor).
 
 The numpy function below and the C++ and Cython code that Brian2 compiles
 (generated from the same constants, written with 17 significant digits so
