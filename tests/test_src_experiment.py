@@ -7,11 +7,13 @@ import pytest
 import torch
 import xarray as xr
 
+from bio_sleep.data.dataset import load_dataset
 from bio_sleep.errors import BioSleepError
 from bio_sleep.models.cnn import build_cnn, conv_layers
 from bio_sleep.src.config import src_config_from_dict
 from bio_sleep.src.defences import distorted_training_set, feedforward_fitting, gradient_expansion
 from bio_sleep.src.experiment import run_src_experiment
+from bio_sleep.src.trial import run_trial
 from helpers import SHARED_DATA, needs_shared_mnist
 
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
@@ -129,3 +131,15 @@ def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):
     bad.write_text((EXPERIMENTS / "src_mnist_figure2.toml").read_text().replace("decay = 0.99", "decay = 1.5"))
     with pytest.raises(BioSleepError, match="decay"):
         args.handler(parser.parse_args(["src", str(bad)]))
+
+
+@needs_shared_mnist
+def test_calibrated_trial_records_its_thresholds_and_rates(tmp_path):
+    values = _tiny_config(tmp_path)
+    values.update(models=["baseline", "src"])
+    values["sleep"].update(steps=200, target_rates=[0.01])
+    config = src_config_from_dict(values)
+    _, facts, _ = run_trial(config, load_dataset(config.data), trial=0, progress=False)
+    (layer,) = facts["calibration"]
+    assert layer["target_rate"] == 0.01 and layer["threshold"] != 1.0  # found, not the configured one
+    assert 0.8 < layer["achieved_over_target"] < 1.25

@@ -38,6 +38,8 @@ def run_trial(config, data, trial: int, progress: bool = True) -> tuple[xr.Datas
             compile_seconds=slept.compile_seconds,
             sleep_spikes=[int(s) for s in slept.recording.spikes_per_step.sum(axis=1)],
         )
+        if slept.calibration:  # each trial's network gets its own thresholds for sleep.target_rates
+            timings["calibration"] = slept.calibration.report(slept.before)
         models["src"] = slept.model
         if "src_fff" in wanted:
             models["src_fff"] = feedforward_fitting(slept.model, data.x_train, data.y_train, **fit)
