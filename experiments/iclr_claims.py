@@ -59,6 +59,16 @@ RUNS = [
         "bio-sleep robustness experiments/robustness_mnist.toml --set study.repeats=3 --set attacks.workers=1 "
         "--out experiments/results/robustness_mnist_3seeds",
     ),
+    (
+        "mnist",
+        "calibrated rate 3e-6 (2.5e-5 for the DeepFool/JSMA sleep)",
+        "robustness_mnist_3seeds_calibrated",
+        "bio-sleep robustness experiments/robustness_mnist.toml --set study.repeats=3 --set attacks.workers=1 "
+        "--set 'sleep.target_rates=[3e-6, 0, 0]' "
+        "--set 'defences.sleep_per_attack.deepfool.target_rates=[2.5e-5, 0, 0]' "
+        "--set 'defences.sleep_per_attack.jsma.target_rates=[2.5e-5, 0, 0]' "
+        "--out experiments/results/robustness_mnist_3seeds_calibrated",
+    ),
 ]
 PAPER_PATCHES = {  # Table 4 (score, attack success rate)
     "fgsm": {"control": 0.0175, "distillation": 0.05, "fine_tuning": 0.1425, "sleep": 0.2025},
