@@ -17,10 +17,10 @@ from bio_sleep.analysis.cnn_cli import add_parser as add_analyse_cnn_parser
 from bio_sleep.analysis.run_cli import add_parser as add_analyse_run_parser
 from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
 from bio_sleep.errors import BioSleepError
-from bio_sleep.netcdf import package_version
 from bio_sleep.robustness.cli import add_parser as add_robustness_parser
 from bio_sleep.src.cli import add_parser as add_src_parser
 from bio_sleep.studies.cli import add_parser as add_study_parsers
+from bio_sleep.version import package_version
 
 # The example configs of a source checkout, which `bio-sleep config NAME` prints by name.
 EXAMPLES = Path(__file__).resolve().parents[1] / "experiments"

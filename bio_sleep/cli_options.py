@@ -1,4 +1,4 @@
-"""The options every ``bio-sleep`` subcommand spells the same way: --set, --out, --data-root, --quiet.
+"""The options every ``bio-sleep`` subcommand spells the same way: --set, --out, --data-root, --stale, --quiet.
 
 Nothing heavy is imported here, so that ``bio-sleep --help`` starts at once.
 """
@@ -30,6 +30,20 @@ def add_data_root(parser, config_key: str = "data.root") -> None:
         "--data-root",
         help=f"folder holding MNIST/raw/*.gz etc. (overrides {config_key}; "
         "default $BIO_SLEEP_DATA, then ~/.cache/bio_sleep/data)",
+    )
+
+
+def add_stale(parser) -> None:
+    """``--stale``, for the commands that resume in their output folder."""
+    from bio_sleep.run_folder import STALE_CHOICES
+
+    parser.add_argument(
+        "--stale",
+        choices=STALE_CHOICES,
+        default="refuse",
+        help="what to do with results in the output folder that other bio-sleep code made (another version or "
+        "an edited checkout): refuse (default) stops with an error naming them, recompute redoes them, reuse "
+        "keeps them as they are (the manifest records the code that made each file)",
     )
 
 

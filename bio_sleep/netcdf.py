@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+from bio_sleep.version import code_version
 
 CONVENTIONS = "CF-1.10"
 
 
-def package_version() -> str:
-    """The installed bio_sleep's version."""
-    try:
-        return version("bio-sleep")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "unknown"
-
-
 def history_line(command: str | None = None) -> str:
-    """'<UTC time, ISO 8601>: <command> (bio_sleep <version>)'; the command defaults to this process's."""
+    """'<UTC time, ISO 8601>: <command> (bio_sleep <code version>)'; the command defaults to this process's."""
     command = command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-    return f"{datetime.now(UTC).isoformat(timespec='seconds')}: {command} (bio_sleep {package_version()})"
+    return f"{datetime.now(UTC).isoformat(timespec='seconds')}: {command} (bio_sleep {code_version()})"
 
 
 def cf_dataset(dataset, command: str | None = None):

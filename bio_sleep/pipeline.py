@@ -96,7 +96,8 @@ def reused_control(folder, config: ExperimentConfig) -> nn.Module:
             f"the control in {folder} was trained with other {', '.join(differing)} settings than this config's; "
             "give the folder of a run with the same ones, or leave --control out to train a new control"
         )
-    with RunFolder(folder, identity, "run") as run:
+    # reuse: the user names this control, as they would a network of their own, whatever code trained it.
+    with RunFolder(folder, identity, "run", stale="reuse") as run:
         state = run.reuse("control.pt", lambda path: torch.load(path, weights_only=True))
     if state is None:
         raise BioSleepError(f"{folder} holds no complete control.pt; leave --control out to train a new control")

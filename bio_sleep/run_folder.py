@@ -4,8 +4,11 @@ Every file a later command trusts is written to a temporary name in the same fol
 so a killed process leaves a whole file or none. The manifest names the folder's config (a folder written by
 another config is refused, never mixed) and lists each complete file with its size and SHA-256. A file reused on a
 rerun must be listed with that size and hash, load, and hold what it must; one that does not is moved aside as
-``*.corrupt`` with one warning line and recomputed. An exclusive lock on ``.lock`` keeps a second process out of a
-folder in use; it is released when the process ends, however it ends.
+``*.corrupt`` with one warning line and recomputed. Each listed file also records the code version that made it
+(``bio_sleep.version.code_version``): a folder holding files of other code is refused unless the caller chooses to
+recompute them or to reuse them (``stale``), because the config alone does not say what produced a result. An
+exclusive lock on ``.lock`` keeps a second process out of a folder in use; it is released when the process ends,
+however it ends.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.version import code_version
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+# What to do with listed files that other code made: stop with an error, recompute them, or reuse them as they are.
+STALE_CHOICES = ("refuse", "recompute", "reuse")
 T = TypeVar("T")
 
 
@@ -83,12 +89,16 @@ class RunFolder:
     """The folder ``root`` bound to one config (``identity``, any JSON value); use it as a context manager.
 
     ``what`` names the results in messages ("study", "SRC reproduction", ...); ``about`` is kept in the manifest
-    for readers and not compared. Entering takes the lock, then checks (or writes) the manifest.
+    for readers and not compared; ``stale`` (one of STALE_CHOICES) says what to do with files other code made.
+    Entering takes the lock, then checks (or writes) the manifest.
     """
 
-    def __init__(self, root, identity, what: str = "results", about: dict | None = None):
+    def __init__(self, root, identity, what: str = "results", about: dict | None = None, stale: str = "refuse"):
+        if stale not in STALE_CHOICES:
+            raise BioSleepError(f"stale must be one of {', '.join(STALE_CHOICES)}, not {stale!r}")
         self.root = Path(root)
-        self.identity, self.what, self.about = identity, what, about or {}
+        self.identity, self.what, self.about, self.stale_choice = identity, what, about or {}, stale
+        self.stale: set[str] = set()  # listed files made by other code
         self.corrupt: list[str] = []
         self._lock_file = None
         self._files: dict[str, dict] = {}
@@ -155,6 +165,7 @@ class RunFolder:
                     f"mix them: give another output folder, or delete {self.root} to start fresh"
                 )
             self._files = files
+            self._check_code()
         elif any(p.name != LOCK for p in self.root.iterdir()):
             raise BioSleepError(
                 f"{self.root} is not empty and holds no {MANIFEST} of bio-sleep; give an empty or new output folder"
@@ -162,6 +173,19 @@ class RunFolder:
         for stale in self.root.rglob(".*.tmp[0-9]*"):  # left by a killed writer; the lock says none is running
             stale.unlink()
         self._write_manifest()
+
+    def _check_code(self) -> None:
+        """Note the listed files that other code made; refuse them unless ``stale`` says otherwise."""
+        self.stale = {name for name, entry in self._files.items() if entry.get("code") != code_version()}
+        if not self.stale or self.stale_choice != "refuse":
+            return
+        example = min(self.stale)
+        made_by = self._files[example].get("code", "a bio-sleep that did not record its code")
+        raise BioSleepError(
+            f"{self.root} holds {len(self.stale)} file(s) made by other bio-sleep code (e.g. {example}, by "
+            f"{made_by}; this is {code_version()}), which this run would reuse; rerun with --stale recompute to "
+            f"recompute them, or --stale reuse to keep them (the manifest records the code of each file)"
+        )
 
     def _write_manifest(self) -> None:
         content = {
@@ -181,7 +205,8 @@ class RunFolder:
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, write)
-        self._files[name] = {"bytes": path.stat().st_size, "sha256": sha256(path)}
+        self._files[name] = {"bytes": path.stat().st_size, "sha256": sha256(path), "code": code_version()}
+        self.stale.discard(name)
         self._write_manifest()
         return path
 
@@ -206,11 +231,11 @@ class RunFolder:
     def reuse(self, name: str, load: Callable[[Path], T], check: Callable[[T], str | None] | None = None) -> T | None:
         """The content of ``name`` if it is listed complete, loads and passes ``check`` (None, or what is wrong).
 
-        None when the file is absent; a damaged one is moved aside as ``*.corrupt`` with one warning and None
-        returned, so that the caller recomputes it.
+        None when the file is absent, or was made by other code and ``stale`` is "recompute"; a damaged one is
+        moved aside as ``*.corrupt`` with one warning and None returned, so that the caller recomputes it.
         """
         path = self.path(name)
-        if not path.exists():
+        if not path.exists() or (name in self.stale and self.stale_choice == "recompute"):
             return None
         listed = self._files.get(name)
         if listed is None:
@@ -234,6 +259,7 @@ class RunFolder:
         aside = path.with_name(path.name + ".corrupt")
         os.replace(path, aside)
         self._files.pop(name, None)
+        self.stale.discard(name)
         self._write_manifest()
         self.corrupt.append(str(aside))
         warnings.warn(f"{path} is damaged ({problem}); moved to {aside}, recomputing it", stacklevel=3)

@@ -153,3 +153,48 @@ def test_stale_temporaries_of_a_killed_writer_are_removed(tmp_path):
     (tmp_path / "parts" / ".a.tmp12345.nc").write_bytes(b"\x89HDF")
     with RunFolder(tmp_path, IDENTITY):
         assert not (tmp_path / "parts" / ".a.tmp12345.nc").exists()
+
+
+def _made_by(monkeypatch, code: str) -> None:
+    """Let the run folder see ``code`` as the version of the code that runs now."""
+    monkeypatch.setattr("bio_sleep.run_folder.code_version", lambda: code)
+
+
+def test_files_of_other_code_are_refused_unless_recomputed_or_reused(tmp_path, monkeypatch):
+    _made_by(monkeypatch, "0.1.0+old")
+    with RunFolder(tmp_path, IDENTITY) as folder:
+        folder.write_json("parts/a.json", {"eta": 1})
+        folder.write_json("parts/b.json", {"eta": 2})
+    _made_by(monkeypatch, "0.1.0+new")
+    with pytest.raises(
+        BioSleepError, match=r"2 file\(s\) made by other bio-sleep code .*0\.1\.0\+old.*--stale recompute"
+    ):
+        RunFolder(tmp_path, IDENTITY).__enter__()
+
+    def load(path):
+        return json.loads(path.read_text())
+
+    with RunFolder(tmp_path, IDENTITY, stale="reuse") as folder:
+        assert folder.reuse("parts/a.json", load) == {"eta": 1}
+    with RunFolder(tmp_path, IDENTITY, stale="recompute") as folder:
+        assert folder.reuse("parts/a.json", load) is None
+        folder.write_json("parts/a.json", {"eta": 3})
+        assert folder.stale == {"parts/b.json"}
+    codes = {
+        name: entry["code"] for name, entry in json.loads((tmp_path / "manifest.json").read_text())["files"].items()
+    }
+    assert codes == {"parts/a.json": "0.1.0+new", "parts/b.json": "0.1.0+old"}  # a reused file keeps its maker
+    with pytest.raises(BioSleepError, match=r"1 file\(s\) made by other bio-sleep code \(e\.g\. parts/b\.json"):
+        RunFolder(tmp_path, IDENTITY).__enter__()
+
+
+def test_a_file_listed_without_its_code_counts_as_other_code(tmp_path):
+    with RunFolder(tmp_path, IDENTITY) as folder:
+        folder.write_json("summary.json", {"ok": 1})
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    del manifest["files"]["summary.json"]["code"]  # what bio-sleep wrote before it recorded code versions
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BioSleepError, match="by a bio-sleep that did not record its code"):
+        RunFolder(tmp_path, IDENTITY).__enter__()
+    with pytest.raises(BioSleepError, match="stale must be one of refuse, recompute, reuse"):
+        RunFolder(tmp_path, IDENTITY, stale="keep")

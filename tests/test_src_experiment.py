@@ -82,7 +82,7 @@ def test_config_errors_name_the_problem(tmp_path):
 
 
 @needs_shared_mnist
-def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
+def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path, monkeypatch, capsys):
     values = _tiny_config(tmp_path)
     config = src_config_from_dict(values)
     folder = run_src_experiment(config, progress=False)
@@ -111,6 +111,12 @@ def test_tiny_reproduction_writes_every_output_and_resumes(tmp_path):
     assert (tmp_path / "cnn" / "attention_overlap.csv").is_file() and (tmp_path / "cnn" / "gradient_kl.csv").is_file()
     stamp = (folder / "trials" / "trial_00.nc").stat().st_mtime_ns
     run_src_experiment(config, progress=False)  # finished trials are kept
+    assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
+    # trials of edited code are refused, or kept when asked
+    monkeypatch.setattr("bio_sleep.run_folder.code_version", lambda: "0.1.0+edited")
+    rerun = ["src", str(folder / "config.toml"), "--out", str(tmp_path), "--quiet"]
+    assert main(rerun) == 2 and "made by other bio-sleep code" in capsys.readouterr().err
+    assert main([*rerun, "--stale", "reuse"]) == 0
     assert (folder / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
     with pytest.raises(BioSleepError, match="different config .*training"):  # ... but never mixed with others
         run_src_experiment(

@@ -1,5 +1,7 @@
 """Optuna search through the Dask execution: validation split only, resumable, best config runnable."""
 
+import re
+
 import pytest
 
 from bio_sleep.config import default_config, load_config, with_overrides
@@ -32,7 +34,7 @@ def _search(**changes):
     return search_from_dict(values)
 
 
-def test_search_runs_resumes_and_writes_a_runnable_best_config(tmp_path):
+def test_search_runs_resumes_and_writes_a_runnable_best_config(tmp_path, monkeypatch):
     search = _search()
     with dask_client(search.execution) as client:
         study = run_search(search, tmp_path, progress=False, client=client)
@@ -42,10 +44,21 @@ def test_search_runs_resumes_and_writes_a_runnable_best_config(tmp_path):
         assert best.sleep.decay == pytest.approx(study.best_trial.params["decay"])
         assert 0.0 <= study.best_value <= 1.0
         first_params = [t.params for t in study.trials]
+        first_code = study.trials[0].user_attrs["code"]
+        # edited code: its files and trials are refused, then kept on request
+        for module in ("bio_sleep.run_folder", "bio_sleep.studies.search"):
+            monkeypatch.setattr(f"{module}.code_version", lambda: "0.1.0+edited")
+        with pytest.raises(BioSleepError, match=r"file\(s\) made by other bio-sleep code"):
+            run_search(search, tmp_path, progress=False, client=client)
+        with pytest.raises(
+            BioSleepError, match=rf"4 trial\(s\) of search 's' .* by {re.escape(first_code)}.*--stale reuse"
+        ):
+            run_search(search, tmp_path, progress=False, client=client, stale="recompute")
         # more trials on the same storage: the first four are kept, two more are run
-        resumed = run_search(_search(trials=6), tmp_path, progress=False, client=client)
+        resumed = run_search(_search(trials=6), tmp_path, progress=False, client=client, stale="reuse")
         assert len(resumed.trials) == 6
         assert [t.params for t in resumed.trials[:4]] == first_params
+        assert [t.user_attrs["code"] for t in resumed.trials] == [first_code] * 4 + ["0.1.0+edited"] * 2
     assert (tmp_path / "trials.csv").exists() and (tmp_path / "search_history.png").exists()
 
 

@@ -251,13 +251,16 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
     return results
 
 
-def run_study(config, *, output_dir: str | Path | None = None, progress: bool = True) -> Path:
-    """Run the study; returns the folder holding config.toml, the netCDF files, table.md and the figures."""
+def run_study(config, *, output_dir: str | Path | None = None, progress: bool = True, stale: str = "refuse") -> Path:
+    """Run the study; returns the folder holding config.toml, the netCDF files, table.md and the figures.
+
+    ``stale``: what to do with parts other code made (``bio_sleep.run_folder.STALE_CHOICES``).
+    """
     from bio_sleep.robustness.report import write_report
 
     folder = Path(output_dir) if output_dir is not None else Path(config.output_dir) / config.name
     identity = result_identity(config)
-    with RunFolder(folder, identity, "config") as run_folder:
+    with RunFolder(folder, identity, "config", stale=stale) as run_folder:
         data, clip = prepare(config)
         run_folder.write_text("config.toml", config_to_toml(config))
         start = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
+from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, add_stale, overrides_of
 
 
 def add_parser(subparsers) -> None:
@@ -15,6 +15,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--epochs", type=int, help="override training.epochs (for quick runs)")
     add_data_root(parser)
     add_out(parser, "where the run folder <out>/<name> is created (overrides output_dir)")
+    add_stale(parser)
     add_quiet(parser)
     parser.set_defaults(
         handler=_run,
@@ -39,7 +40,7 @@ def _run(args) -> int:
             },
         ),
     )
-    folder = run_src_experiment(config, progress=not args.quiet)
+    folder = run_src_experiment(config, progress=not args.quiet, stale=args.stale)
     table = (folder / "results.md").read_text()
     print(table[table.index("## Paper claims") :] if "## Paper claims" in table else table)
     print(f"results in {folder}")

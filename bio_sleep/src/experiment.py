@@ -26,15 +26,16 @@ def trial_check(trial) -> str | None:
     return f"NaN in {unwritten}" if unwritten else None
 
 
-def run_src_experiment(config, progress: bool = True) -> Path:
+def run_src_experiment(config, progress: bool = True, stale: str = "refuse") -> Path:
     """Every trial of ``config`` (skipping those already on disk), then results.nc, PNG figures and results.md.
 
     Each trial's models are kept as state dicts ``models/trial_<k>_<name>.pt`` (for ``bio-sleep analyse-cnn``).
-    A rerun may change ``trials`` and ``output_dir``; any other change needs another folder.
+    A rerun may change ``trials`` and ``output_dir``; any other change needs another folder. ``stale``: what to do
+    with trials other code made (``bio_sleep.run_folder.STALE_CHOICES``).
     """
     root = Path(config.output_dir) / config.name
     identity = result_identity(config, exclude={"trials"})
-    with RunFolder(root, identity, "config") as folder:
+    with RunFolder(root, identity, "config", stale=stale) as folder:
         folder.write_text("config.toml", tomli_w.dumps(config.model_dump(exclude_none=True)))
         data = load_dataset(config.data)
         trials = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
+from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, add_stale, overrides_of
 
 KEPT = "interrupted; finished {} are kept in the --out folder: rerun the same command to resume"
 
@@ -18,6 +18,7 @@ def _add_common(parser) -> None:
         "--scheduler",
         help="address of an existing Dask scheduler, e.g. tcp://host:8786 (overrides execution.scheduler)",
     )
+    add_stale(parser)
     add_quiet(parser)
 
 
@@ -48,7 +49,7 @@ def run_study_command(args) -> int:
     from bio_sleep.studies import load_study, run_study
 
     study = load_study(args.config, _overrides(args))
-    dataset = run_study(study, args.out, retry_failed=args.retry_failed, progress=not args.quiet)
+    dataset = run_study(study, args.out, retry_failed=args.retry_failed, progress=not args.quiet, stale=args.stale)
     status = dataset["status"].values.ravel().tolist()
     for line in best_points(dataset):
         print(line)
@@ -83,7 +84,7 @@ def run_search_command(args) -> int:
     from bio_sleep.studies.search import best_trial, load_search, run_search
 
     search = load_search(args.config, _overrides(args))
-    best = best_trial(search, run_search(search, args.out, progress=not args.quiet))
+    best = best_trial(search, run_search(search, args.out, progress=not args.quiet, stale=args.stale))
     print(
         f"best {search.objective} = {best.value:.4f} with {best.params}; "
         f"ready-to-run config: {args.out}/best_config.toml"

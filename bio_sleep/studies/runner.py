@@ -95,15 +95,22 @@ def run_points(
 
 
 def run_study(
-    study: StudyConfig, out_dir, *, progress: bool = True, retry_failed: bool = False, client=None
+    study: StudyConfig,
+    out_dir,
+    *,
+    progress: bool = True,
+    retry_failed: bool = False,
+    client=None,
+    stale: str = "refuse",
 ) -> xr.Dataset:
     """Run every point not yet on disk in ``out_dir``; return (and write) the assembled Dataset and plots.
 
-    ``client``: an existing Dask client to use instead of the one ``study.execution`` describes.
+    ``client``: an existing Dask client to use instead of the one ``study.execution`` describes; ``stale``: what
+    to do with points other code made (``bio_sleep.run_folder.STALE_CHOICES``).
     """
     points = study.point_list()
     about = {"name": study.name, "n_points": len(points), "study": study.model_dump(mode="json")}
-    with RunFolder(out_dir, {"study_hash": study.fingerprint()}, "study", about) as folder:
+    with RunFolder(out_dir, {"study_hash": study.fingerprint()}, "study", about, stale) as folder:
         folder.write_text("study.json", study.model_dump_json(indent=1))
         records = finished_points(folder, len(points))
         done = {i for i, r in records.items() if r["status"] == "ok" or not retry_failed}

@@ -36,6 +36,7 @@ from bio_sleep.studies.config import (
 )
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_metrics, control_state, run_points
+from bio_sleep.version import code_version
 
 # Objectives where lower is better; every other objective (accuracies, fgsm_score) is maximised.
 MINIMISED = {"fgsm_success_rate"}
@@ -158,6 +159,7 @@ def load_search(path, overrides: dict | None = None) -> SearchConfig:
 
 # The user attribute that keeps a trial's constraint violations (a column of trials.csv; it decides feasibility).
 VIOLATIONS = "constraint_violations"
+CODE = "code"  # the user attribute holding the code version that ran a trial
 
 
 def _sampler(search: SearchConfig):
@@ -219,10 +221,14 @@ def counted_trials(study) -> int:
     )
 
 
-def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=None):
-    """Run the trials still missing from the storage; write best_config.toml and trials.csv; return the Optuna study."""
+def run_search(search: SearchConfig, out_dir, *, progress: bool = True, client=None, stale: str = "refuse"):
+    """Run the trials still missing from the storage; write best_config.toml and trials.csv; return the Optuna study.
+
+    ``stale``: what to do with files and trials other code made (``bio_sleep.run_folder.STALE_CHOICES``); the
+    trials in the storage can be kept or refused, not recomputed.
+    """
     about = {"name": search.name, "search": search.model_dump(mode="json")}
-    with RunFolder(out_dir, {"search_hash": search.fingerprint()}, "search", about) as folder:
+    with RunFolder(out_dir, {"search_hash": search.fingerprint()}, "search", about, stale) as folder:
         study, state = _run_trials(search, folder, progress, client)
         _write_outputs(search, study, folder, _scalar(control_metrics(search, state), search.objective))
     return study
@@ -245,6 +251,8 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
             f"Optuna study '{search.name}' in {storage} was created to {study.direction.name.lower()}, "
             f"but objective {search.objective} needs {search.direction}; give the search another name"
         )
+    if folder.stale_choice != "reuse":
+        _refuse_trials_of_other_code(study, storage)
     _resume_interrupted(study)
     remaining = search.trials - counted_trials(study)
     experiment_json, evaluation_json = search.experiment.model_dump_json(), search.evaluation.model_dump_json()
@@ -252,6 +260,7 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
     asked = {}
 
     def tell(number, record):
+        asked[number].set_user_attr(CODE, code_version())
         for key in TRIAL_METRICS:
             if key in record.get("metrics", {}):
                 asked[number].set_user_attr(key, record["metrics"][key])
@@ -283,6 +292,20 @@ def _run_trials(search: SearchConfig, folder: RunFolder, progress: bool, client)
                 run_points(active, experiment_json, evaluation_json, state, batch, tell, bar)
                 remaining -= len(batch)
     return study, state
+
+
+def _refuse_trials_of_other_code(study, storage: str) -> None:
+    import optuna
+
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    other = [t for t in study.get_trials(deepcopy=False, states=finished) if t.user_attrs.get(CODE) != code_version()]
+    if other:
+        made_by = other[0].user_attrs.get(CODE, "a bio-sleep that did not record its code")
+        raise BioSleepError(
+            f"{len(other)} trial(s) of search '{study.study_name}' in {storage} were run by other bio-sleep code "
+            f"(e.g. trial {other[0].number}, by {made_by}; this is {code_version()}); rerun with --stale reuse to "
+            f"keep them, or give another --out to start afresh (a search cannot recompute the trials it holds)"
+        )
 
 
 def best_trial(search: SearchConfig, study):
