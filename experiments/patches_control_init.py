@@ -60,7 +60,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     folder = parser.parse_args().out
     base = load_robustness_config(CONFIG)
-    with RunFolder(folder, {"script": "patches_control_init", "config": config_to_toml(base)}, "config") as run:
+    identity = {"script": "patches_control_init", "config": config_to_toml(base)}
+    # recompute: every file is written afresh (nothing is reused), so files of older code are simply replaced.
+    with RunFolder(folder, identity, "config", stale="recompute") as run:
         rows = measure(base)
         run.write_text("config.toml", config_to_toml(base))
         table = io.StringIO()
