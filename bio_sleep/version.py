@@ -36,11 +36,18 @@ def code_version() -> str:
 
 
 def source_digest(folders: list[tuple[str, Path]]) -> str:
-    """SHA-256 (hex) of every source file under each (package, folder), with its package and path inside it."""
+    """SHA-256 (hex) of every source file under each (package, folder), named by its path inside the package tree.
+
+    An installed wheel nests equations/ and converters/ inside bio_sleep/, an editable install keeps them apart: the
+    names (``bio_sleep/equations/neurons.py`` either way) and so the digest are the same for the same code.
+    """
+    sources = {}
+    for package, root in folders:
+        for source in root.rglob("*"):
+            if source.suffix in SOURCE_SUFFIXES and "__pycache__" not in source.parts:
+                sources["/".join([*package.split("."), source.relative_to(root).as_posix()])] = source
     digest = hashlib.sha256()
-    for package, root in sorted(folders):
-        sources = sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES and "__pycache__" not in p.parts)
-        for source in sources:
-            digest.update(f"{package}/{source.relative_to(root).as_posix()}\0".encode())
-            digest.update(source.read_bytes())
+    for name in sorted(sources):
+        digest.update(f"{name}\0".encode())
+        digest.update(sources[name].read_bytes())
     return digest.hexdigest()

@@ -21,6 +21,26 @@ def test_the_source_digest_changes_with_an_edit_a_new_file_or_a_rename(tmp_path)
     assert len({before, edited, added, source_digest(folders)}) == 4
 
 
+def test_an_installed_wheel_and_an_editable_install_of_the_same_code_have_one_digest(tmp_path):
+    for layout in ("wheel/bio_sleep/equations", "editable/bio_sleep", "editable/equations"):
+        (tmp_path / layout).mkdir(parents=True)
+    for root in ("wheel/bio_sleep", "editable/bio_sleep"):
+        (tmp_path / root / "cli.py").write_text("main = 1\n")
+    for root in ("wheel/bio_sleep/equations", "editable/equations"):
+        (tmp_path / root / "neurons.py").write_text("tau = 1\n")
+    wheel = [
+        ("bio_sleep", tmp_path / "wheel/bio_sleep"),
+        ("bio_sleep.equations", tmp_path / "wheel/bio_sleep/equations"),
+    ]
+    editable = [
+        ("bio_sleep", tmp_path / "editable/bio_sleep"),
+        ("bio_sleep.equations", tmp_path / "editable/equations"),
+    ]
+    assert source_digest(wheel) == source_digest(editable)
+    (tmp_path / "editable/equations/neurons.py").write_text("tau = 2\n")
+    assert source_digest(wheel) != source_digest(editable)
+
+
 def test_the_code_version_is_the_package_version_and_a_hash_and_stamps_every_netcdf():
     version, _, digest = code_version().partition("+")
     assert version == package_version() and len(digest) == 12 and int(digest, 16) >= 0
