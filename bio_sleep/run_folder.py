@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bio_sleep.errors import BioSleepError
-from bio_sleep.version import code_version
+from bio_sleep.version import UNRECORDED, code_version
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"
@@ -180,7 +180,7 @@ class RunFolder:
         if not self.stale or self.stale_choice != "refuse":
             return
         example = min(self.stale)
-        made_by = self._files[example].get("code", "a bio-sleep that did not record its code")
+        made_by = self._files[example].get("code", UNRECORDED)
         raise BioSleepError(
             f"{self.root} holds {len(self.stale)} file(s) made by other bio-sleep code (e.g. {example}, by "
             f"{made_by}; this is {code_version()}), which this run would reuse; rerun with --stale recompute to "

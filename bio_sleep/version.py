@@ -13,6 +13,8 @@ from pathlib import Path
 PACKAGES = ("bio_sleep", "bio_sleep.equations", "bio_sleep.converters")
 # The files that are code or shipped defaults (configs/*.toml).
 SOURCE_SUFFIXES = (".py", ".toml")
+# Who made a result whose code version is not recorded (written before bio-sleep recorded it), in messages.
+UNRECORDED = "a bio-sleep that did not record its code"
 
 
 def package_version() -> str:

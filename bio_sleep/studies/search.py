@@ -36,7 +36,7 @@ from bio_sleep.studies.config import (
 )
 from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_metrics, control_state, run_points
-from bio_sleep.version import code_version
+from bio_sleep.version import UNRECORDED, code_version
 
 # Objectives where lower is better; every other objective (accuracies, fgsm_score) is maximised.
 MINIMISED = {"fgsm_success_rate"}
@@ -300,7 +300,7 @@ def _refuse_trials_of_other_code(study, storage: str) -> None:
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
     other = [t for t in study.get_trials(deepcopy=False, states=finished) if t.user_attrs.get(CODE) != code_version()]
     if other:
-        made_by = other[0].user_attrs.get(CODE, "a bio-sleep that did not record its code")
+        made_by = other[0].user_attrs.get(CODE, UNRECORDED)
         raise BioSleepError(
             f"{len(other)} trial(s) of search '{study.study_name}' in {storage} were run by other bio-sleep code "
             f"(e.g. trial {other[0].number}, by {made_by}; this is {code_version()}); rerun with --stale reuse to "
