@@ -69,6 +69,22 @@ RUNS = [
         "--set 'defences.sleep_per_attack.jsma.target_rates=[2.5e-5, 0, 0]' "
         "--out experiments/results/robustness_mnist_3seeds_calibrated",
     ),
+    (
+        "mnist",
+        "searched (validation, seed 0; rate x 27,105 / 3,365 for the DeepFool/JSMA sleep)",
+        "robustness_mnist_3seeds_searched",
+        "bio-sleep robustness experiments/robustness_mnist.toml --set study.repeats=3 --set attacks.workers=1 "
+        "--set 'sleep.target_rates=[4.2946895060593935e-06, 0, 0]' --set sleep.inc=0.14489565965169823 "
+        "--set sleep.dec=0.009558414230501154 "
+        + "".join(
+            f"--set 'defences.sleep_per_attack.{attack}.target_rates=[3.4593e-05, 0, 0]' "
+            f"--set defences.sleep_per_attack.{attack}.inc=0.14489565965169823 "
+            f"--set defences.sleep_per_attack.{attack}.dec=0.009558414230501154 "
+            for attack in ("deepfool", "jsma")
+        )
+        + "--out experiments/results/robustness_mnist_3seeds_searched  "
+        "# the best point of experiments/results/search_iclr_mnist_fgsm/best_config.toml",
+    ),
 ]
 PAPER_PATCHES = {  # Table 4 (score, attack success rate)
     "fgsm": {"control": 0.0175, "distillation": 0.05, "fine_tuning": 0.1425, "sleep": 0.2025},
