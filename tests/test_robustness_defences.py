@@ -90,6 +90,20 @@ def test_fine_tuning_returns_a_new_model_trained_on_the_mix(control):
         mixed_training_set(data.x_train, data.y_train, noisy[:, :50], data.y_train)
 
 
+def test_fine_tuning_with_dropout_depends_on_its_seed_not_on_what_ran_before():
+    data = make_patches(100, 50)
+    torch.manual_seed(0)
+    model = build_fc([100, 20, 4], dropout=0.5)
+    tuned = {}
+    for history, seed in ((1, 0), (2, 0), (1, 1)):  # a different global state before, then a different seed
+        torch.manual_seed(history)
+        before = torch.get_rng_state()
+        tuned[history, seed] = weight_layers(fine_tune(model, data.x_train, data.y_train, seed=seed, progress=False))
+        assert torch.equal(torch.get_rng_state(), before)  # the caller's generator is left as it was
+    assert all(torch.equal(a.weight, b.weight) for a, b in zip(tuned[1, 0], tuned[2, 0]))
+    assert not torch.equal(tuned[1, 0][0].weight, tuned[1, 1][0].weight)
+
+
 @pytest.mark.parametrize("widths", [[100, 4], [784, 1200, 10]])
 def test_deeplearntoolbox_init_draws_from_nnsetups_range_in_the_model_and_the_distilled_copies(widths):
     torch.manual_seed(0)

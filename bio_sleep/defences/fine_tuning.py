@@ -47,22 +47,27 @@ def fine_tune(
     """A copy of ``model`` trained further on (x, y): clean inputs plus perturbed copies, all with true labels.
 
     The set comes from ``mixed_training_set`` (attacks, ICLR paper) or
-    ``bio_sleep.src.defences.distorted_training_set`` (SRC paper, built in one allocation).
+    ``bio_sleep.src.defences.distorted_training_set`` (SRC paper, built in one allocation). The result depends on
+    the arguments alone: dropout draws from torch's global generator, seeded here from ``seed`` and then restored.
     """
     tuned = copy.deepcopy(model)
-    train(
-        tuned,
-        x,
-        y,
-        epochs=epochs,
-        learning_rate=learning_rate,
-        momentum=momentum,
-        batch_size=batch_size,
-        loss=loss,
-        n_classes=n_classes,
-        seed=seed,
-        progress=progress,
-        description=description,
-        device=device,
-    )
+    # Without the seed, the dropout masks would depend on what the process ran before, so a resumed robustness
+    # run (which skips finished work) would tune a different network than an uninterrupted one.
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        train(
+            tuned,
+            x,
+            y,
+            epochs=epochs,
+            learning_rate=learning_rate,
+            momentum=momentum,
+            batch_size=batch_size,
+            loss=loss,
+            n_classes=n_classes,
+            seed=seed,
+            progress=progress,
+            description=description,
+            device=device,
+        )
     return tuned.eval()
