@@ -112,18 +112,16 @@ def test_patches_study_writes_numbers_table_figures_and_config(tmp_path):
 def test_a_resumed_study_tunes_the_network_an_uninterrupted_one_does(tmp_path):
     # With dropout, fine-tuning draws random numbers; a resume skips Boundary's finished fine-tuning, which must
     # not change the network DeepFool's fine-tuning makes afterwards (DeepFool's distances follow every weight).
-    def config():
-        values = patches_config().model_dump()
-        values["attacks"]["names"] = ["fgsm", "boundary", "deepfool"]
-        values["model"].update(widths=[100, 20, 4], dropout=0.5)
-        values["sleep"]["thresholds"] = [1.0, 1.0]
-        return robustness_config_from_dict(values)
-
-    whole = run_study(config(), output_dir=tmp_path / "whole", progress=False)
+    values = patches_config().model_dump()
+    values["attacks"]["names"] = ["fgsm", "boundary", "deepfool"]
+    values["model"].update(widths=[100, 20, 4], dropout=0.5)
+    values["sleep"]["thresholds"] = [1.0, 1.0]
+    config = robustness_config_from_dict(values)
+    whole = run_study(config, output_dir=tmp_path / "whole", progress=False)
     resumed = tmp_path / "resumed"
     shutil.copytree(whole, resumed)
     (resumed / "parts" / "seed0_deepfool_fine_tuning.nc").unlink()
-    run_study(config(), output_dir=resumed, progress=False)
+    run_study(config, output_dir=resumed, progress=False)
     part = "parts/seed0_deepfool_fine_tuning.nc"
     assert xr.load_dataset(resumed / part).distance.equals(xr.load_dataset(whole / part).distance)
 
