@@ -126,6 +126,32 @@ def test_a_resumed_study_tunes_the_network_an_uninterrupted_one_does(tmp_path):
     assert xr.load_dataset(resumed / part).distance.equals(xr.load_dataset(whole / part).distance)
 
 
+def test_a_rerun_skips_finished_seeds_until_one_of_their_attack_parts_changes(tmp_path, monkeypatch):
+    config = patches_config(study={"paper_table": "patches", "repeats": 2})
+    folder = run_study(config, output_dir=tmp_path / "run", progress=False)
+    results = ("summary.nc", "sweeps.nc", "fgsm_curve.nc", "per_class.nc")
+    before = {name: xr.load_dataset(folder / name) for name in results}
+
+    def retrain(*args, **kwargs):
+        raise RuntimeError("retrained a finished seed")
+
+    monkeypatch.setattr("bio_sleep.robustness.study.train_control", retrain)
+    run_study(config, output_dir=folder, progress=False)  # every seed is finished: nothing is trained
+    for name in results:  # all but the history attribute, which gains this run's line
+        again, expected = xr.load_dataset(folder / name), before[name]
+        assert again.attrs.pop("history") != expected.attrs.pop("history")
+        xr.testing.assert_identical(again, expected)
+    # a part remade (here: rewritten with other content) invalidates its seed's kept results, and only those
+    part = "parts/seed1_fgsm_sleep.nc"
+    changed = xr.load_dataset(folder / part)
+    changed["l2"] = changed.l2 * 2
+    with RunFolder(folder, result_identity(config), "config") as listed:
+        listed.write_netcdf(part, changed)
+    with pytest.raises(RuntimeError, match="retrained a finished seed"):
+        run_study(config, output_dir=folder, progress=False)
+    assert xr.load_dataset(folder / "parts" / "seed0_summary.nc").attrs["made_from"]
+
+
 def test_feature_study_without_blur(tmp_path):
     path = features_npz(tmp_path / "features.npz")
     config = robustness_config_from_dict(

@@ -5,12 +5,16 @@ networks, attack each, sweep noise / blur, and record per-class views. Each
 finished attack is written to ``parts/`` at once (atomically, listed in the
 run folder's manifest); rerunning the same config reuses those that pass their
 checks (the networks are retrained from the same seed) and recomputes damaged
-ones, so an interrupted run loses only the attack in progress. A folder
-written by a different config is refused, so no stale part is ever reused.
+ones, so an interrupted run loses only the attack in progress. A finished
+seed's sweeps, curve and per-class views are kept there too, with the
+checksums of the attack parts they were made from; while those parts are
+unchanged, a rerun skips the seed without retraining. A folder written by a
+different config is refused, so no stale part is ever reused.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +30,7 @@ from bio_sleep.errors import BioSleepError
 from bio_sleep.evaluation import accuracy_sweep, sweeps_from_config
 from bio_sleep.models import train_control
 from bio_sleep.robustness import networks
-from bio_sleep.run_folder import RunFolder, load_netcdf
+from bio_sleep.run_folder import RunFolder, load_netcdf, sha256
 
 NETWORKS = ("control", "distillation", "fine_tuning", "sleep")
 SUMMARY_KEYS = ("score", "score_successful", "success_rate", "success_rate_within_l2", "score_within_l2", "seconds")
@@ -73,6 +77,37 @@ def _part(seed: int, attack: str, network: str) -> str:
     return f"parts/seed{seed}_{attack}_{network}.nc"
 
 
+def _seed_result(seed: int, key: str) -> str:
+    """Where one of a finished seed's results (a key of ``run_seed``'s dict) is kept."""
+    return f"parts/seed{seed}_{key}.nc"
+
+
+def _result_keys(config) -> list[str]:
+    return ["summary", "sweeps", *(["fgsm_curve"] if "fgsm" in config.attacks.names else []), "per_class"]
+
+
+def _attack_parts_checksums(config, seed: int, folder: RunFolder) -> str | None:
+    """The checksums of the seed's attack parts as one string; None while any is missing."""
+    names = [_part(seed, attack, network) for attack in config.attacks.names for network in NETWORKS]
+    if not all(folder.path(name).is_file() for name in names):
+        return None
+    return json.dumps({name: sha256(folder.path(name)) for name in names}, sort_keys=True)
+
+
+def _finished_seed(config, seed: int, folder: RunFolder) -> dict | None:
+    """The seed's results from an earlier run, if every attack part is still the one they were made from."""
+    made_from = _attack_parts_checksums(config, seed, folder)
+    if made_from is None:
+        return None
+    kept = {}
+    for key in _result_keys(config):
+        result = folder.reuse(_seed_result(seed, key), load_netcdf)
+        if result is None or result.attrs.pop("made_from", None) != made_from:
+            return None  # a part was remade since: the seed's networks are retrained and its results rewritten
+        kept[key] = result
+    return kept
+
+
 # The variables of bio_sleep.attacks.metrics.per_sample.
 PER_SAMPLE = ("label", "clean_prediction", "adversarial_prediction", "correct", "success", "distance", "l2")
 
@@ -111,7 +146,10 @@ def _mean_scores_per_class(model, x, y, n_classes) -> np.ndarray:
 
 
 def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -> dict:
-    """All results of one seed, as xarray objects."""
+    """All results of one seed, as xarray objects (kept in ``folder``, and taken from it when still valid)."""
+    finished = _finished_seed(config, seed, folder)
+    if finished is not None:
+        return finished
     x_attack = data.x_test[: config.attacks.samples]
     y_attack = data.y_test[: config.attacks.samples]
     control = train_control(config, data, seed, progress)
@@ -248,6 +286,9 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
         name="output_scores",
     )
     results["per_class"] = xr.merge([results.get("per_class", xr.Dataset()), output_scores.to_dataset()])
+    made_from = _attack_parts_checksums(config, seed, folder)
+    for key in _result_keys(config):
+        folder.write_netcdf(_seed_result(seed, key), results[key].assign_attrs(made_from=made_from))
     return results
 
 
