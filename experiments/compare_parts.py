@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bio_sleep.robustness.study import NETWORKS
+
 
 def differing_variables(a: xr.Dataset, b: xr.Dataset) -> list[str]:
     """Numeric data variables of ``a`` whose values differ in ``b`` (NaN equal to NaN)."""
@@ -40,7 +42,9 @@ def main() -> None:
     names = sorted(
         path.name
         for path in (args.first / "parts").glob("*.nc")
-        if (args.second / "parts" / path.name).exists() and not any(word in path.name for word in args.skip)
+        if path.stem.endswith(tuple(f"_{network}" for network in NETWORKS))  # attack parts, not a seed's results
+        and (args.second / "parts" / path.name).exists()
+        and not any(word in path.name for word in args.skip)
     )
     identical = 0
     codes = code_of(args.first), code_of(args.second)
