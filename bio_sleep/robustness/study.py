@@ -250,6 +250,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
                     params=config.attacks.fgsm,
                     clip=clip,
                     device=config.training.device,
+                    progress=progress,
                 )
                 for m in curve_models.values()
             ],
