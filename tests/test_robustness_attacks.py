@@ -54,6 +54,26 @@ def test_fgsm_eta_is_the_smallest_flipping_step(patches_model):
     assert result.attrs["success_rate"] == len(finite) / 4
 
 
+def test_fgsm_curve_images_are_arts_for_every_eta():
+    """The curve computes sign(grad) once; each eta's images must equal ART's FastGradientMethod(eps=eta) bit for
+    bit, on inputs where clipping and ART's batching (300 samples, batches of 256) both matter."""
+    from art.attacks.evasion import FastGradientMethod
+
+    from bio_sleep.attacks.classifier import art_classifier
+    from bio_sleep.attacks.fgsm import fgsm_direction, fgsm_images
+
+    torch.manual_seed(0)
+    model = build_fc([50, 30, 5], output="linear")
+    x = torch.rand(300, 50).numpy()
+    x[:, :10] = 1.0  # at the top of the input range: a step up is clipped away
+    targets = np.eye(5, dtype=np.float32)[np.arange(300) % 5]
+    classifier = art_classifier(model, 50, 5, (0.0, 1.0))
+    direction = fgsm_direction(classifier, x, targets, batch_size=256)
+    for eta in (0.005, 0.1, 0.3):
+        art_images = FastGradientMethod(classifier, eps=eta, batch_size=256).generate(x, y=targets)
+        assert np.array_equal(fgsm_images(x, direction, eta, classifier.clip_values), art_images), eta
+
+
 def test_deepfool_and_jsma_find_adversarials_with_positive_distance(patches_model, capsys):
     model, data = patches_model
     # JSMA only raises pixels: capped at 7 changes (0.7) it cannot flip these binary patches, uncapped (10) it can

@@ -123,10 +123,11 @@ def fgsm_curve(
     params=None,
     clip: tuple[float, float] = (0.0, 1.0),
     device: str = "auto",
+    progress: bool = True,
 ) -> xr.DataArray:
     """Accuracy against FGSM eta on all of (x, y) (Figure 1)."""
     params = attack_params("fgsm", params)
     check_attack_inputs(model, x, y, n_classes, clip)
     classifier = art_classifier(model, x.shape[1], n_classes, clip, device)
-    etas, accuracy = fgsm_accuracy_curve(classifier, x.numpy().astype(np.float32), y.numpy(), params)
+    etas, accuracy = fgsm_accuracy_curve(classifier, x.numpy().astype(np.float32), y.numpy(), params, progress=progress)
     return xr.DataArray(accuracy, coords={"eta": etas}, dims="eta", name="fgsm_accuracy")

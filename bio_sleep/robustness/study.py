@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import xarray as xr
+from tqdm.auto import tqdm
 
 from bio_sleep.attacks import check_attack_inputs, data_range, fgsm_curve, run_attack
 from bio_sleep.config import config_to_toml, result_identity
@@ -170,7 +171,16 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
     }
     summary = np.full((len(config.attacks.names), len(NETWORKS), len(SUMMARY_KEYS)), np.nan)
     etas = {}
+    # Parts already on disk count at once, so the bar shows what a resumed run has left.
+    parts_bar = tqdm(
+        total=len(config.attacks.names) * len(NETWORKS),
+        desc=f"seed {seed} attack parts",
+        unit="part",
+        disable=not progress,
+        leave=False,
+    )
     for a_index, attack in enumerate(config.attacks.names):
+        parts_bar.set_postfix_str(attack)
         # A resumed run skips the fine-tuned network (and its adversarial training set) when every part is on disk
         # and sound; FGSM's is always built, the FGSM curve below needs it.
         count = config.attacks.samples_for(attack)
@@ -185,6 +195,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
         )
         attacked["sleep"] = sleep_for.get(attack, models["sleep"])
         for n_index, network in enumerate(NETWORKS):
+            parts_bar.set_postfix_str(f"{attack} on {network}")
             result = kept[network]
             if result is None:
                 result = run_attack(
@@ -206,6 +217,8 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
                 etas[network] = result.eta.values
                 if network == "fine_tuning":
                     models["fine_tuning_fgsm"] = attacked["fine_tuning"]
+            parts_bar.update()
+    parts_bar.close()
     results = {
         "summary": xr.Dataset(
             {k: (("attack", "network"), summary[..., i]) for i, k in enumerate(SUMMARY_KEYS)},
@@ -250,6 +263,7 @@ def run_seed(config, data, clip, seed: int, folder: RunFolder, progress: bool) -
                     params=config.attacks.fgsm,
                     clip=clip,
                     device=config.training.device,
+                    progress=progress,
                 )
                 for m in curve_models.values()
             ],
@@ -306,7 +320,10 @@ def run_study(config, *, output_dir: str | Path | None = None, progress: bool = 
         run_folder.write_text("config.toml", config_to_toml(config))
         start = time.perf_counter()
         seeds = [config.seed + r for r in range(config.study.repeats)]
-        per_seed = [run_seed(config, data, clip, s, run_folder, progress) for s in seeds]
+        per_seed = [
+            run_seed(config, data, clip, s, run_folder, progress)
+            for s in tqdm(seeds, desc="robustness seeds", unit="seed", disable=not progress)
+        ]
         combined = {
             key: xr.concat([r[key] for r in per_seed], dim=xr.DataArray(seeds, dims="seed")) for key in per_seed[0]
         }
