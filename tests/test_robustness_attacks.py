@@ -56,7 +56,7 @@ def test_fgsm_eta_is_the_smallest_flipping_step(patches_model):
 
 def test_fgsm_curve_images_are_arts_for_every_eta():
     """The curve computes sign(grad) once; each eta's images must equal ART's FastGradientMethod(eps=eta) bit for
-    bit, on inputs where clipping and ART's batching (300 samples, batches of 256) both matter."""
+    bit, on inputs that exercise clipping and ART's batching (300 samples, batches of 256)."""
     from art.attacks.evasion import FastGradientMethod
 
     from bio_sleep.attacks.classifier import art_classifier
