@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.core is not None:
         os.sched_setaffinity(0, {args.core})
-    torch.set_num_threads(1 if args.core is not None else torch.get_num_threads())
+        torch.set_num_threads(1)
     torch.manual_seed(0)
     model = build_fc([784, 1200, 1200, 10], output="linear")
     x = np.random.default_rng(0).random((args.samples, 784), dtype=np.float32)
