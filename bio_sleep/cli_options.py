@@ -1,4 +1,5 @@
-"""The options every ``bio-sleep`` subcommand spells the same way: --set, --out, --data-root, --stale, --quiet.
+"""The options every ``bio-sleep`` subcommand spells the same way: --set, --out, --data-root, --stale, --quiet,
+--workers and --scheduler.
 
 Nothing heavy is imported here, so that ``bio-sleep --help`` starts at once.
 """
@@ -44,6 +45,20 @@ def add_stale(parser) -> None:
         help="what to do with results in the output folder that other bio-sleep code made (another version or "
         "an edited checkout): refuse (default) stops with an error naming them, recompute redoes them, reuse "
         "keeps them as they are (the manifest records the code that made each file)",
+    )
+
+
+def add_execution(parser, what: str, config_key: str | None = None, note: str = "") -> None:
+    """``--workers N`` and ``--scheduler ADDRESS``: where the independent ``what`` run (an ExecutionConfig)."""
+    workers = f" (overrides {config_key}.workers)" if config_key else ""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help=f"worker processes of a local Dask cluster that run {what} side by side{workers}{note}",
+    )
+    scheduler = f" (overrides {config_key}.scheduler)" if config_key else ""
+    parser.add_argument(
+        "--scheduler", help=f"address of an existing Dask scheduler that runs {what}, e.g. tcp://host:8786{scheduler}"
     )
 
 

@@ -411,9 +411,19 @@ def config_to_toml(config: BaseModel) -> str:
     return tomli_w.dumps(drop_none(config.model_dump(mode="json")))
 
 
-# Where and on how many threads torch computes: they do not change the results a run folder keeps (CPU results and
-# float64 sleeps are bit-identical at any thread count; "auto" names no device), so they stay out of its identity
-# and a folder written before they existed still resumes.
+class ExecutionConfig(_Section):
+    """Where the independent pieces of a command (study points, search trials, SRC trials) run: an embedded
+    local Dask cluster, or an existing scheduler (``bio_sleep.execution.dask_client``)."""
+
+    workers: int = Field(1, ge=1, description="worker processes of the embedded cluster (one thread each)")
+    scheduler: str = Field("", description="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    connect_timeout: float = Field(5.0, gt=0, description="seconds to wait for the scheduler")
+
+
+# Where and on how many threads torch computes stay out of a run folder's identity, so a folder written before they
+# existed still resumes. Float64 sleeps are bit-identical at any thread count; float32 training differs in its last
+# bits between devices and thread counts, as it does between CPUs, which nothing in a config could name either
+# ("auto" names no device).
 EXECUTION_SETTINGS = {"training": {"device"}, "sleep": {"threads"}}
 
 

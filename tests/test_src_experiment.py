@@ -137,6 +137,8 @@ def test_cli_subcommand_parses_and_reports_bad_configs(tmp_path):
     bad.write_text((EXPERIMENTS / "src_mnist_figure2.toml").read_text().replace("decay = 0.99", "decay = 1.5"))
     with pytest.raises(BioSleepError, match="decay"):
         args.handler(parser.parse_args(["src", str(bad)]))
+    with pytest.raises(BioSleepError, match="--workers .*greater than or equal to 1"):
+        args.handler(parser.parse_args(["src", "experiments/src_mnist_figure2.toml", "--workers", "0"]))
 
 
 @needs_shared_mnist
@@ -149,3 +151,30 @@ def test_calibrated_trial_records_its_thresholds_and_rates(tmp_path):
     (layer,) = facts["calibration"]
     assert layer["target_rate"] == 0.01 and layer["threshold"] != 1.0  # found, not the configured one
     assert 0.8 < layer["achieved_over_target"] < 1.25
+
+
+@needs_shared_mnist
+def test_trials_on_dask_equal_trials_in_this_process(tmp_path):
+    from bio_sleep.config import ExecutionConfig
+
+    values = _tiny_config(tmp_path)
+    values.update(models=["baseline", "src"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a worker's trial equals a one-thread trial (float32 training differs across counts)
+    try:
+        here = run_src_experiment(src_config_from_dict(dict(values, output_dir=str(tmp_path / "here"))), progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    workers = ExecutionConfig(workers=2)
+    on_dask = run_src_experiment(
+        src_config_from_dict(dict(values, output_dir=str(tmp_path / "dask"))), progress=False, execution=workers
+    )
+    for trial in (0, 1):
+        name = f"trials/trial_{trial:02d}.nc"
+        expected, got = xr.load_dataset(here / name), xr.load_dataset(on_dask / name)
+        xr.testing.assert_equal(got, expected)  # the data; the attrs hold each run's own timings
+        assert got.attrs["sleep_spikes"] == expected.attrs["sleep_spikes"]
+        for network in ("baseline", "src"):
+            model = f"models/trial_{trial:02d}_{network}.pt"
+            for key, value in torch.load(here / model).items():
+                assert torch.equal(torch.load(on_dask / model)[key], value), (model, key)

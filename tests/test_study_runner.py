@@ -9,9 +9,9 @@ import pytest
 
 from bio_sleep.config import default_config, with_overrides
 from bio_sleep.errors import BioSleepError
+from bio_sleep.execution import dask_client
 from bio_sleep.studies import run_study, study_from_dict
 from bio_sleep.studies.config import apply_point
-from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.worker import build_model, load_data, score
 
 EXPERIMENT = with_overrides(

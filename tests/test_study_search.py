@@ -6,7 +6,7 @@ import pytest
 
 from bio_sleep.config import default_config, load_config, with_overrides
 from bio_sleep.errors import BioSleepError
-from bio_sleep.studies.execution import dask_client
+from bio_sleep.execution import dask_client
 from bio_sleep.studies.search import run_search, search_from_dict
 
 EXPERIMENT = with_overrides(

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, add_stale, overrides_of
+from bio_sleep.cli_options import (
+    add_data_root,
+    add_execution,
+    add_out,
+    add_quiet,
+    add_set,
+    add_stale,
+    overrides_of,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -15,6 +23,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--epochs", type=int, help="override training.epochs (for quick runs)")
     add_data_root(parser)
     add_out(parser, "where the run folder <out>/<name> is created (overrides output_dir)")
+    add_execution(
+        parser,
+        "the missing trials",
+        note="; each worker computes on one thread and loads its own copy of the data, and its trials equal those "
+        "of a one-thread run in one process",
+    )
     add_stale(parser)
     add_quiet(parser)
     parser.set_defaults(
@@ -25,6 +39,7 @@ def add_parser(subparsers) -> None:
 
 
 def _run(args) -> int:
+    from bio_sleep.config import ExecutionConfig, config_from_dict
     from bio_sleep.src.config import load_src_config
     from bio_sleep.src.experiment import run_src_experiment
 
@@ -40,7 +55,11 @@ def _run(args) -> int:
             },
         ),
     )
-    folder = run_src_experiment(config, progress=not args.quiet, stale=args.stale)
+    given = {"workers": args.workers, "scheduler": args.scheduler}
+    execution = config_from_dict(
+        {k: v for k, v in given.items() if v is not None}, "--workers / --scheduler", ExecutionConfig
+    )
+    folder = run_src_experiment(config, progress=not args.quiet, stale=args.stale, execution=execution)
     table = (folder / "results.md").read_text()
     print(table[table.index("## Paper claims") :] if "## Paper claims" in table else table)
     print(f"results in {folder}")

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, add_stale, overrides_of
+from bio_sleep.cli_options import (
+    add_data_root,
+    add_execution,
+    add_out,
+    add_quiet,
+    add_set,
+    add_stale,
+    overrides_of,
+)
 
 KEPT = "interrupted; finished {} are kept in the --out folder: rerun the same command to resume"
 
@@ -11,13 +19,7 @@ def _add_common(parser) -> None:
     add_set(parser, "experiment.sleep.steps=1000 --set execution.workers=2")
     add_out(parser, "results folder (rerun with the same folder to resume)", required=True)
     add_data_root(parser, "experiment.data.root")
-    parser.add_argument(
-        "--workers", type=int, help="worker processes of the local Dask cluster (overrides execution.workers)"
-    )
-    parser.add_argument(
-        "--scheduler",
-        help="address of an existing Dask scheduler, e.g. tcp://host:8786 (overrides execution.scheduler)",
-    )
+    add_execution(parser, "the points", "execution")
     add_stale(parser)
     add_quiet(parser)
 

@@ -25,6 +25,7 @@ from pydantic import Discriminator, Field, Tag, TypeAdapter, model_validator
 
 from bio_sleep.attacks.params import FGSMParams
 from bio_sleep.config import (
+    ExecutionConfig,
     ExperimentConfig,
     Levels,
     RunName,
@@ -119,14 +120,6 @@ class StudyEvaluation(_Section):
     def fingerprint_content(self) -> dict:
         """The fields that determine results; without an attack its settings are left out (older hashes stay valid)."""
         return self.model_dump(mode="json", exclude=None if self.attack else ATTACK_FIELDS)
-
-
-class ExecutionConfig(_Section):
-    """Where points run: an embedded local Dask cluster, or an existing scheduler."""
-
-    workers: int = Field(1, ge=1, description="worker processes of the embedded cluster (one thread each)")
-    scheduler: str = Field("", description="address of an existing Dask scheduler, e.g. tcp://host:8786")
-    connect_timeout: float = Field(5.0, gt=0, description="seconds to wait for the scheduler")
 
 
 class StudyConfig(_Section):

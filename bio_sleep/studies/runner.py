@@ -12,12 +12,12 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from bio_sleep.config import config_to_toml
+from bio_sleep.execution import dask_client
 from bio_sleep.models import build_model as new_model
 from bio_sleep.models import train_control
 from bio_sleep.run_folder import RunFolder, load_state_dict, state_dict_matching
 from bio_sleep.sleep.recording import layer_names
 from bio_sleep.studies.config import StudyConfig
-from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.worker import build_model, load_data, run_point, score, splits
 
 CONTROL = "control_model.pt"

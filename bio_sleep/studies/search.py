@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from bio_sleep.config import RunName, Seed, config_from_dict, config_to_toml
 from bio_sleep.errors import BioSleepError
+from bio_sleep.execution import dask_client
 from bio_sleep.run_folder import RunFolder
 from bio_sleep.studies.config import (
     ExecutionConfig,
@@ -34,7 +35,6 @@ from bio_sleep.studies.config import (
     read_with_overrides,
     with_experiment_loaded,
 )
-from bio_sleep.studies.execution import dask_client
 from bio_sleep.studies.runner import control_metrics, control_state, run_points
 from bio_sleep.version import UNRECORDED, code_version
 

@@ -1,4 +1,5 @@
-"""Dask clients for studies: an embedded LocalCluster, or an existing scheduler given by address."""
+"""Dask clients for the commands that run independent pieces in parallel (study points, search trials, SRC
+trials): an embedded LocalCluster, or an existing scheduler given by address."""
 
 from __future__ import annotations
 
