@@ -13,6 +13,7 @@ however it ends.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -49,6 +50,20 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         os.fsync(directory)  # the rename itself reaches the disk
     finally:
         os.close(directory)
+
+
+@contextlib.contextmanager
+def locked(path: Path, mode: int = fcntl.LOCK_EX):
+    """Hold ``fcntl.flock(mode)`` on ``path`` (created, with its folder, if missing) while the block runs; the
+    lock is released however the block or the process ends."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield handle
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def output_folder(path) -> Path:

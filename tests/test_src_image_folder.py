@@ -76,3 +76,29 @@ def test_load_dataset_reads_cifar10_and_cuts_it(tmp_path, monkeypatch):
     assert data.x_train.shape == (4, 48) and data.x_test.shape == (2, 48)
     with pytest.raises(BioSleepError, match="no CIFAR-10 under"):
         load_dataset(ImageDataConfig(dataset="cifar10", root=str(tmp_path / "empty")))
+
+
+def test_a_second_process_waits_while_one_prepares_the_cache(tmp_path):
+    """Dask workers load their data at once: while one holds the cache's loading lock, another decodes nothing."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from bio_sleep.data.dataset import LOADING_LOCK
+    from bio_sleep.run_folder import locked
+
+    cache = tmp_path / "cache"
+    _folder(tmp_path / "root" / "cifar10")
+    code = (
+        "from bio_sleep.data import load_dataset; from bio_sleep.src.config import ImageDataConfig; print('ready', "
+        f"flush=True); load_dataset(ImageDataConfig(dataset='cifar10', root={str(tmp_path / 'root')!r}))"
+    )
+    env = dict(os.environ, BIO_SLEEP_CACHE=str(cache))
+    with locked(cache / LOADING_LOCK):
+        loader = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        assert loader.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # decoding these 12 tiny images takes far less
+        assert loader.poll() is None and not (cache / "decoded").exists()
+    assert loader.wait(timeout=60) == 0
+    assert len(list((cache / "decoded").glob("*.npz"))) == 1

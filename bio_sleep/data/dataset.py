@@ -8,6 +8,8 @@ import torch
 
 from bio_sleep.errors import BioSleepError
 
+LOADING_LOCK = "loading.lock"  # in the cache folder, held while a dataset is prepared there
+
 
 @dataclass(frozen=True)
 class ArrayDataset:
@@ -57,14 +59,17 @@ def load_dataset(config) -> ArrayDataset:
     from bio_sleep.data.arrays import load_npz
     from bio_sleep.data.image_folder import load_cifar10
     from bio_sleep.data.patches import make_patches
-    from bio_sleep.data.torchvision_sets import load_torchvision
+    from bio_sleep.data.torchvision_sets import cache_dir, load_torchvision
+    from bio_sleep.run_folder import locked
 
     if config.dataset == "patches":
         data = make_patches(config.patches_train_copies, config.patches_test_copies)
     elif config.dataset == "npz":
         data = load_npz(config.path)
-    elif config.dataset == "cifar10":
-        data = load_cifar10(config.root)
-    else:
-        data = load_torchvision(config.dataset, config.root, download=config.download)
+    else:  # one process at a time: workers loading at once would download, extract or decode into the same files
+        with locked(cache_dir() / LOADING_LOCK):
+            if config.dataset == "cifar10":
+                data = load_cifar10(config.root)
+            else:
+                data = load_torchvision(config.dataset, config.root, download=config.download)
     return data.subset(config.train_samples, config.test_samples)

@@ -19,7 +19,6 @@ removed once the cache exceeds ``SIZE_LIMIT`` bytes.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import os
@@ -35,6 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bio_sleep.errors import BioSleepError
+from bio_sleep.run_folder import locked
 
 SIZE_LIMIT = 4 * 2**30
 MANIFEST = "manifest.json"
@@ -74,16 +74,6 @@ def remove_stale_folders(folder: Path) -> None:
     for path, match in candidates:
         if match and not _alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _locked(path: Path, mode: int):
-    with open(path, "a") as handle:
-        fcntl.flock(handle, mode)
-        try:
-            yield handle
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _size(path: Path) -> int:
@@ -212,7 +202,7 @@ class CompiledNetwork:
             stdout_path = results / "stdout.txt"
             env = {**os.environ, **self.manifest["environment"], RASTER_ENV: str(raster_path)}
             with (
-                _locked(self.folder / f"{self.key}.lock", fcntl.LOCK_SH),
+                locked(self.folder / f"{self.key}.lock", fcntl.LOCK_SH),
                 open(stdout_path, "w") as stdout,
                 _StandaloneProgress(stdout_path, len(raster), progress_desc),
             ):
@@ -253,7 +243,7 @@ def compiled_network(key: str, description: str, build, progress: bool) -> tuple
     if (target / MANIFEST).exists():
         return CompiledNetwork(folder, key), 0.0
     start = time.perf_counter()
-    with _locked(folder / f"{key}.lock", fcntl.LOCK_EX):
+    with locked(folder / f"{key}.lock", fcntl.LOCK_EX):
         if (target / MANIFEST).exists():  # built by another process while this one waited
             return CompiledNetwork(folder, key), time.perf_counter() - start
         building = folder / f"{key}.building-{os.getpid()}"
