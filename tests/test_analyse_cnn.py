@@ -177,8 +177,12 @@ def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
     models = run_folder / "models"
     torch.save(second.state_dict(), models / "trial_01_baseline.pt")
     torch.save(gradient_expansion(second, [0.2, 0.1]).state_dict(), models / "trial_01_grad_exp.pt")
+    (run_folder / "trials").mkdir()
+    for trial in (0, 1):  # the trials bio-sleep src finished
+        xr.Dataset().to_netcdf(run_folder / "trials" / f"trial_{trial:02d}.nc")
     out = run_folder / "run_analysis"
-    assert main(["analyse-cnn", "--run", str(run_folder), "--out", str(out), "--samples", "4"]) == 0
+    run = ["analyse-cnn", "--run", str(run_folder), "--out", str(out), "--samples", "4"]
+    assert main(run) == 0
     data = xr.load_dataset(out / "cnn_analyses.nc")
     assert list(data.trial.values) == [0, 1] and list(data.model.values) == ["baseline", "grad_exp"]
     assert list(data.conv.values) == ["C1", "C2"]
@@ -193,11 +197,35 @@ def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
     assert "2 trial(s)" in tables and "| gradient expansion | C1 | – |" in tables  # no paper values for npz data
     assert "| baseline | SRC | – | – | not in this run | |" in tables
     assert (out / "trial_00_gradient_distributions.png").is_file() and (out / "trial_00_attention.png").is_file()
+    # the models of trial 0 are not on this machine: its analysis is kept, and the tables still cover both trials
+    stamp = (out / "trials" / "trial_00.nc").stat().st_mtime_ns
+    for path in models.glob("trial_00_*.pt"):
+        path.rename(run_folder / path.name)
+    assert main(run) == 0
+    assert (out / "trials" / "trial_00.nc").stat().st_mtime_ns == stamp
+    xr.testing.assert_identical(xr.load_dataset(out / "cnn_analyses.nc").drop_attrs(), data.drop_attrs())
+    # a changed model is analysed again
+    torch.manual_seed(2)
+    third = build_cnn(LAYERS, (1, 8, 8))
+    torch.save(third.state_dict(), models / "trial_01_baseline.pt")
+    assert main(run) == 0
+    np.testing.assert_allclose(
+        xr.load_dataset(out / "cnn_analyses.nc").gradient_variance.sel(trial=1, model="baseline"),
+        conv_filters.gradient_statistics(third).gradient_variance.values,
+    )
+    # a trial with neither models nor an analysis is named
+    xr.Dataset().to_netcdf(run_folder / "trials" / "trial_02.nc")
+    message = _error(run, capsys)
+    assert "trials [2] " in message and "neither their models" in message
+    (run_folder / "trials" / "trial_02.nc").unlink()
+    # trials must cover the same models, whether analysed now or kept
     (models / "trial_01_grad_exp.pt").unlink()
-    message = _error(["analyse-cnn", "--run", str(run_folder), "--out", str(out)], capsys)
-    assert "saved different models" in message
+    assert "analyses cover different models" in _error(run, capsys)
+    for path in run_folder.glob("trial_00_*.pt"):
+        path.rename(models / path.name)
+    assert "saved different models" in _error(run, capsys)
     message = _error(["analyse-cnn", "--run", str(run_folder / "models"), "--out", str(out)], capsys)
-    assert "no models/trial_<k>_<name>.pt" in message or "no config.toml" in message
+    assert "no config.toml" in message  # models/ is no run folder
     with pytest.raises(SystemExit):
         main(["analyse-cnn", "--run", str(run_folder), *_models(run_folder), "--out", str(out)])
 

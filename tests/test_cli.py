@@ -86,7 +86,9 @@ def test_one_spelling_for_the_output_folder(command, capsys):
     assert ("--set" in text) == (command != "analyse")
     assert "--quiet" in text or command == "analyse"  # every command with progress bars can hide them
     # every command that resumes in its output folder says what to do with results of other code
-    assert ("--stale {refuse,recompute,reuse}" in text) == (command in ("src", "robustness", "study", "search"))
+    assert ("--stale {refuse,recompute,reuse}" in text) == (
+        command in ("src", "robustness", "study", "search", "analyse-cnn")
+    )
 
 
 def test_ctrl_c_anywhere_is_exit_130_with_what_was_kept(monkeypatch, capsys):

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, overrides_of
+from bio_sleep.cli_options import add_data_root, add_out, add_quiet, add_set, add_stale, overrides_of
 from bio_sleep.errors import BioSleepError
 
 
@@ -36,8 +36,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     which.add_argument(
         "--run",
         metavar="FOLDER",
-        help="a bio-sleep src run folder: every trial's saved models, summarised over trials beside the paper's "
-        "Tables III, IV and VI (cnn_analyses.nc, tables.md)",
+        help="a bio-sleep src run folder: every finished trial, analysed from its saved models (or kept from an "
+        "earlier analysis in --out when its models are not here), summarised over trials beside the paper's "
+        "Tables III, IV and VI (cnn_analyses.nc, tables.md); resumable",
     )
     add_out(parser, "folder for the CSV, netCDF and PNG files", required=True)
     parser.add_argument(
@@ -53,8 +54,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=100,
         help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)",
     )
+    add_stale(parser)
     add_quiet(parser)
-    parser.set_defaults(handler=run, kept="interrupted; the --out folder may hold only part of the analyses")
+    parser.set_defaults(
+        handler=run,
+        kept="interrupted; with --run, the trials analysed are kept in --out (rerun to resume); with --model, the "
+        "--out folder may hold only part of the analyses",
+    )
     return parser
 
 
@@ -98,26 +104,23 @@ def run(args) -> int:
                 )
         return loaded
 
-    trials = cnn_tables.trial_models(Path(args.run)) if args.run else {0: dict(args.model)}
-    first = load(next(iter(trials.values())))  # the models fit a CNN config before its data is read
-    images = _test_images(config, args, config_path) if args.samples else None
-    sweeps = getattr(config.evaluation, "sweeps", {})
-    shape = tuple(config.model.input_shape)
     if args.run:
         written = cnn_tables.analyse_run(
-            trials,
+            Path(args.run),
             load,
             args.out,
-            images=images,
-            input_shape=shape,
-            sweeps=sweeps,
+            images=(lambda: _test_images(config, args, config_path)) if args.samples else None,
+            samples=args.samples,
             config=config,
-            run=args.run,
             history="bio-sleep " + " ".join(sys.argv[1:]),
             progress=not args.quiet,
+            stale=args.stale,
         )
     else:
-        written = analyse_cnn(first, args.out, images=images, input_shape=shape, sweeps=sweeps, seed=config.seed)
+        models = load(dict(args.model))  # the models fit a CNN config before its data is read
+        images = _test_images(config, args, config_path) if args.samples else None
+        shape, sweeps = tuple(config.model.input_shape), getattr(config.evaluation, "sweeps", {})
+        written = analyse_cnn(models, args.out, images=images, input_shape=shape, sweeps=sweeps, seed=config.seed)
     for path in written:
         print(path)
     return 0

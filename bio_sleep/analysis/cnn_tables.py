@@ -1,14 +1,20 @@
 """Tables III, IV and VI of the CNN paper over every trial of a ``bio-sleep src`` run folder.
 
-Per trial, the models the run saved (``models/trial_<k>_<name>.pt``) are analysed as in
-:mod:`bio_sleep.analysis.cnn_report`; the per-trial values go into one netCDF file (``cnn_analyses.nc``: trial ×
-model × conv layer, trial × reference × model × layer for the KL divergences, trial × model × condition for the
-attention overlap) and ``tables.md`` puts their mean ± sd [95 % t-interval] beside the paper's values.
+Per finished trial of the run (``trials/trial_<k>.nc``), the models it saved (``models/trial_<k>_<name>.pt``) are
+analysed as in :mod:`bio_sleep.analysis.cnn_report` into ``trials/trial_<k>.nc`` of the analysis folder (a
+:class:`~bio_sleep.run_folder.RunFolder`), with the checksums of the models it came from. A rerun reuses a trial's
+analysis while its models are unchanged, or when they are not on this machine (a run's models may stay where it
+ran: the analyses travel, the models need not), so the tables of a run made over several machines can still cover
+every trial. ``cnn_analyses.nc`` (trial × model × conv layer, trial × reference × model × layer for the KL
+divergences, trial × model × condition for the attention overlap) and ``tables.md`` (mean ± sd [95 % t-interval]
+beside the paper's values) are made from all of them.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -21,12 +27,14 @@ from bio_sleep.analysis import conv_filters
 from bio_sleep.analysis.attention import plot_attention
 from bio_sleep.analysis.cnn_report import attention_table, attention_title
 from bio_sleep.analysis.conv_filters import plot_gradient_distributions
+from bio_sleep.config import result_identity
 from bio_sleep.errors import BioSleepError
 from bio_sleep.plotting import MODEL_NAMES, model_name
-from bio_sleep.run_folder import output_folder, write_atomic
+from bio_sleep.run_folder import RunFolder, load_netcdf, sha256
 from bio_sleep.statistics import NO_INTERVAL, summarise
 
 MODEL_FILE = re.compile(r"trial_(\d+)_(\w+)\.pt")
+TRIAL_FILE = re.compile(r"trial_(\d+)\.nc")
 
 # Table III (fitted spatial-gradient distribution per conv layer; the paper calls the value "mean standard
 # deviation of spatial gradient variance", without saying whether it is σ or σ²), Table IV (KL divergence of the
@@ -42,28 +50,36 @@ PAPER_TABLE4 = {
 PAPER_TABLE6 = {"baseline": 0.145, "src": 0.229, "src_fff": 0.193, "grad_exp": 0.146, "grad_exp_fff": 0.150}
 
 
-def trial_models(run: Path) -> dict[int, dict[str, Path]]:
-    """The saved models of a run folder by trial, baseline first, or a BioSleepError naming what is missing."""
-    files = sorted((run / "models").glob("trial_*.pt")) if (run / "models").is_dir() else []
-    trials: dict[int, dict[str, Path]] = {}
-    for path in files:
-        if match := MODEL_FILE.fullmatch(path.name):
-            trials.setdefault(int(match[1]), {})[match[2]] = path
+def finished_trials(run: Path) -> list[int]:
+    """The trials ``bio-sleep src`` finished in ``run`` (its ``trials/trial_<k>.nc``), or a BioSleepError."""
+    trials = sorted(
+        int(match[1]) for path in (run / "trials").glob("trial_*.nc") if (match := TRIAL_FILE.fullmatch(path.name))
+    )
     if not trials:
         raise BioSleepError(
-            f"{run} holds no models/trial_<k>_<name>.pt: give the folder a bio-sleep src run wrote (it keeps each "
-            "trial's models there), or name the models with --model"
+            f"{run} holds no finished trials (trials/trial_<k>.nc): give the folder a bio-sleep src run wrote, or "
+            "name the models with --model"
         )
-    lacking = sorted(k for k, models in trials.items() if "baseline" not in models)
+    return trials
+
+
+def trial_models(run: Path, trials: list[int]) -> dict[int, dict[str, Path]]:
+    """The saved models of ``trials`` by trial, baseline first (trials whose models are not here are left out),
+    or a BioSleepError naming what is missing."""
+    found: dict[int, dict[str, Path]] = {}
+    for path in sorted((run / "models").glob("trial_*.pt")):
+        if (match := MODEL_FILE.fullmatch(path.name)) and int(match[1]) in trials:
+            found.setdefault(int(match[1]), {})[match[2]] = path
+    lacking = sorted(k for k, models in found.items() if "baseline" not in models)
     if lacking:
         raise BioSleepError(f"trials {lacking} of {run} have no baseline model; rerun bio-sleep src to finish them")
-    kinds = {k: sorted(models) for k, models in trials.items()}
+    kinds = {k: sorted(models) for k, models in found.items()}
     if len({tuple(names) for names in kinds.values()}) > 1:
         raise BioSleepError(
             f"the trials of {run} saved different models ({kinds}); every trial needs the same ones: rerun "
             "bio-sleep src to finish the run"
         )
-    return {k: {n: models[n] for n in sorted(models, key=_model_order)} for k, models in trials.items()}
+    return {k: {n: models[n] for n in sorted(models, key=_model_order)} for k, models in found.items()}
 
 
 def _model_order(name: str) -> tuple[int, str]:
@@ -94,29 +110,74 @@ def trial_dataset(models: dict, images, input_shape, sweeps: dict, seed: int) ->
 
 
 def analyse_run(
-    trials: dict, load, out, *, images, input_shape, sweeps: dict, config, run, history: str, progress: bool = True
+    run: Path,
+    load: Callable[[dict], dict],
+    out,
+    *,
+    images: Callable[[], object] | None,
+    samples: int,
+    config,
+    history: str,
+    progress: bool = True,
+    stale: str = "refuse",
 ) -> list[Path]:
-    """Every trial's models (``load(paths)`` gives them): ``cnn_analyses.nc`` with the per-trial values,
-    ``tables.md`` beside the paper's, and the first trial's gradient and attention figures."""
-    out = output_folder(out)
-    per_trial, written = [], []
-    for trial, paths in tqdm(trials.items(), desc="trials", disable=not progress):
-        models = load(paths)
-        seed = config.seed + trial  # the seed bio-sleep src gave this trial (its distortions)
-        dataset, maps = trial_dataset(models, images, input_shape, sweeps, seed)
-        per_trial.append(dataset.expand_dims(trial=[trial]))
-        if trial == min(trials):  # figures of the first trial only: the tables hold every trial
-            written.append(out / f"trial_{trial:02d}_gradient_distributions.png")
-            write_atomic(written[-1], partial(plot_gradient_distributions, models))
-            if maps:
-                clean, title = images.reshape(len(images), *input_shape), f"trial {trial}: {attention_title(models)}"
-                written.append(out / f"trial_{trial:02d}_attention.png")
-                write_atomic(written[-1], partial(plot_attention, clean, maps, title=title))
-    combined = describe(xr.concat(per_trial, "trial"), history)
-    combined.attrs["run"] = str(run)
-    write_atomic(out / "cnn_analyses.nc", combined.to_netcdf)
-    write_atomic(out / "tables.md", lambda p: p.write_text(markdown(combined, config.data.dataset)))
-    return [out / "cnn_analyses.nc", out / "tables.md", *written]
+    """Every finished trial of ``run``: its analysis, made from its models (``load(paths)`` gives them) or reused,
+    then ``cnn_analyses.nc``, ``tables.md`` and the gradient and attention figures of the first trial analysed
+    here. ``images()`` gives the ``samples`` Grad-CAM test images (None: no attention analysis), read only when a
+    trial is analysed."""
+    trials = finished_trials(run)
+    models_here = trial_models(run, trials)
+    identity = {"config": result_identity(config, exclude={"trials"}), "attention_samples": samples}
+    with RunFolder(out, identity, "CNN analysis", {"run": str(run)}, stale) as folder:
+        per_trial, missing, test_images = {}, [], None
+        for trial in tqdm(trials, desc="trials", disable=not progress):
+            name, paths = f"trials/trial_{trial:02d}.nc", models_here.get(trial)
+            made_from = json.dumps({n: sha256(p) for n, p in paths.items()}, sort_keys=True) if paths else None
+            kept = folder.reuse(name, load_netcdf)
+            if kept is not None and made_from in (None, kept.attrs.get("made_from")):
+                per_trial[trial] = kept
+                continue
+            if paths is None:
+                missing.append(trial)
+                continue
+            models = load(paths)  # checks that the models fit the config's CNN before its data is read
+            input_shape, sweeps = tuple(config.model.input_shape), getattr(config.evaluation, "sweeps", {})
+            if test_images is None and images is not None:
+                test_images = images()
+            seed = config.seed + trial  # the seed bio-sleep src gave this trial (its distortions)
+            dataset, maps = trial_dataset(models, test_images, input_shape, sweeps, seed)
+            dataset.attrs["made_from"] = made_from
+            folder.write_netcdf(name, dataset)
+            per_trial[trial] = dataset
+            if not folder.existing("trial_*_gradient_distributions.png"):  # figures of one trial: tables hold all
+                folder.write(
+                    f"trial_{trial:02d}_gradient_distributions.png", partial(plot_gradient_distributions, models)
+                )
+                if maps:
+                    clean = test_images.reshape(len(test_images), *input_shape)
+                    title = f"trial {trial}: {attention_title(models)}"
+                    folder.write(f"trial_{trial:02d}_attention.png", partial(plot_attention, clean, maps, title=title))
+        if missing:
+            raise BioSleepError(
+                f"trials {missing} of {run} have neither their models in {run / 'models'} nor an analysis in "
+                f"{folder.root / 'trials'}; run this command where their models are, with the same --out (the "
+                "analyses of the other trials are kept)"
+            )
+        kinds = {k: list(analysis.model.values) for k, analysis in per_trial.items()}
+        if len({tuple(names) for names in kinds.values()}) > 1:
+            raise BioSleepError(
+                f"the trials' analyses cover different models ({kinds}); every trial needs the same ones: rerun "
+                "bio-sleep src to finish the run, or analyse into a new --out"
+            )
+        combined = describe(
+            xr.concat([per_trial[k].expand_dims(trial=[k]) for k in trials], "trial", combine_attrs="drop"), history
+        )
+        combined.attrs["run"] = str(run)
+        written = [
+            folder.write_netcdf("cnn_analyses.nc", combined),
+            folder.write_text("tables.md", markdown(combined, config.data.dataset)),
+        ]
+        return written + [folder.path(name) for name in folder.existing("trial_*.png")]
 
 
 def describe(dataset: xr.Dataset, history: str) -> xr.Dataset:
