@@ -57,15 +57,14 @@ def _run_on_dask(config, execution, pending: list[int], save, progress: bool) ->
     failed = []
     with dask_client(execution) as client:
         futures = {client.submit(trial_task, config.model_dump_json(), trial, pure=False): trial for trial in pending}
-        bar = tqdm(total=len(pending), desc=f"{config.name} trials on Dask", disable=not progress)
-        for future in as_completed(futures):
-            trial = futures[future]
-            try:
-                save(trial, *future.result())
-            except Exception as error:  # a lost worker (KilledWorker) or a trial that raised
-                failed.append(f"trial {trial}: {type(error).__name__}: {error}")
-            bar.update()
-        bar.close()
+        with tqdm(total=len(pending), desc=f"{config.name} trials on Dask", unit="trial", disable=not progress) as bar:
+            for future in as_completed(futures):
+                trial = futures[future]
+                try:
+                    save(trial, *future.result())
+                except Exception as error:  # a lost worker (KilledWorker) or a trial that raised
+                    failed.append(f"trial {trial}: {type(error).__name__}: {error}")
+                bar.update()
     if failed:
         raise BioSleepError(
             f"{len(failed)} trial(s) failed on Dask, the others are kept: {'; '.join(failed)}; fix the cause and rerun "
@@ -103,7 +102,7 @@ def run_src_experiment(config, progress: bool = True, stale: str = "refuse", exe
             _run_on_dask(config, execution, pending, save, progress)
         elif pending:
             data = load_dataset(config.data)
-            for trial in tqdm(pending, desc=f"{config.name} trials", disable=not progress):
+            for trial in tqdm(pending, desc=f"{config.name} trials", unit="trial", disable=not progress):
                 save(trial, *_trial_states(config, data, trial, progress))
         combined = xr.concat([trials[k] for k in sorted(trials)], dim="trial", combine_attrs="drop")
         combined.attrs.update(
