@@ -37,8 +37,15 @@ def section(folder: Path) -> list[str]:
     results = xr.load_dataset(folder / "results.nc")
     claims = run_claims(results)
     if (folder / ANALYSES).is_file():
-        claims += analysis_claims(xr.load_dataset(folder / ANALYSES))
-        analyses = ""
+        tables = xr.load_dataset(folder / ANALYSES)
+        claims += analysis_claims(tables)
+        analysed = [int(k) for k in tables.trial.values]
+        analyses = (
+            ""
+            if analysed == [int(k) for k in results.trial.values]
+            else f"Tables III, IV, VI cover trials {', '.join(map(str, analysed))} of this run's "
+            f"{results.sizes['trial']} (`{folder.name}/{ANALYSES}`; the others' models were not kept where they ran)."
+        )
     else:
         analyses = (
             "Tables III, IV, VI: no data file: rerun with `bio-sleep analyse-cnn --run RUN --out "

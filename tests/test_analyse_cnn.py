@@ -216,7 +216,14 @@ def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
     # a trial with neither models nor an analysis is named
     xr.Dataset().to_netcdf(run_folder / "trials" / "trial_02.nc")
     message = _error(run, capsys)
-    assert "trials [2] " in message and "neither their models" in message
+    assert "trials [2] " in message and "neither their models" in message and "--skip-missing" in message
+    # ... or, on request, left out of the summary, which names it
+    assert main([*run, "--skip-missing"]) == 0
+    partial = xr.load_dataset(out / "cnn_analyses.nc")
+    assert list(partial.trial.values) == [0, 1] and partial.attrs["trials_left_out"] == "2"
+    assert (
+        "Trials 0, 1; left out (neither their models nor an analysis were there): 2." in (out / "tables.md").read_text()
+    )
     (run_folder / "trials" / "trial_02.nc").unlink()
     # trials must cover the same models, whether analysed now or kept
     (models / "trial_01_grad_exp.pt").unlink()
@@ -228,6 +235,9 @@ def test_analyse_cnn_run_folder_every_trial(run_folder, capsys):
     assert "no config.toml" in message  # models/ is no run folder
     with pytest.raises(SystemExit):
         main(["analyse-cnn", "--run", str(run_folder), *_models(run_folder), "--out", str(out)])
+    assert "--skip-missing needs --run" in _error(
+        ["analyse-cnn", *_models(run_folder), "--out", str(out), "--skip-missing"], capsys
+    )
 
 
 def test_gradient_figure_shares_one_histogram_between_identical_kernels():

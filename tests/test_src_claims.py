@@ -122,6 +122,7 @@ def test_src_claims_script_lists_folders_with_and_without_data(tmp_path):
     subprocess.run([sys.executable, str(script), str(out), str(with_data), str(without)], check=True)
     text = out.read_text()
     assert "## src_a: mnist, 4 trial(s)" in text and "Table VI" in text and "| yes (gain) |" in text
+    assert "Tables III, IV, VI cover trials 0, 1, 2 of this run's 4" in text  # the analyses hold 3 of 4 trials
     assert "- `src_b`: no data file: rerun with `bio-sleep src experiments/x.toml --trials 3   # 5 min`" in text
 
 

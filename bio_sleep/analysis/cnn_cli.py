@@ -54,6 +54,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=100,
         help="test images for Grad-CAM, each also under the config's distortion sweeps (0: skip)",
     )
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="with --run: summarise the trials whose models or analyses are here and name the others in tables.md "
+        "(default: refuse, so a table never silently covers fewer trials than the run)",
+    )
     add_stale(parser)
     add_quiet(parser)
     parser.set_defaults(
@@ -86,6 +92,8 @@ def run(args) -> int:
     names = [name for name, _ in args.model or []]
     if len(set(names)) != len(names):
         raise BioSleepError(f"model names {names} repeat; give each --model a different NAME")
+    if args.skip_missing and not args.run:
+        raise BioSleepError("--skip-missing needs --run: with --model every named model is analysed")
     if args.samples < 0:
         raise BioSleepError(f"--samples must be >= 0, got {args.samples}")
     config_path = _config_path(args)
@@ -115,6 +123,7 @@ def run(args) -> int:
             history="bio-sleep " + " ".join(sys.argv[1:]),
             progress=not args.quiet,
             stale=args.stale,
+            skip_missing=args.skip_missing,
         )
     else:
         models = load(dict(args.model))  # the models fit a CNN config before its data is read

@@ -120,11 +120,13 @@ def analyse_run(
     history: str,
     progress: bool = True,
     stale: str = "refuse",
+    skip_missing: bool = False,
 ) -> list[Path]:
     """Every finished trial of ``run``: its analysis, made from its models (``load(paths)`` gives them) or reused,
     then ``cnn_analyses.nc``, ``tables.md`` and the gradient and attention figures of the first trial analysed
     here. ``images()`` gives the ``samples`` Grad-CAM test images (None: no attention analysis), read only when a
-    trial is analysed."""
+    trial is analysed. A trial with neither models nor analysis is an error, or with ``skip_missing`` left out of
+    the summary, which names it (``trials_left_out``)."""
     trials = finished_trials(run)
     models_here = trial_models(run, trials)
     identity = {"config": result_identity(config, exclude={"trials"}), "attention_samples": samples}
@@ -157,11 +159,12 @@ def analyse_run(
                     clean = test_images.reshape(len(test_images), *input_shape)
                     title = f"trial {trial}: {attention_title(models)}"
                     folder.write(f"trial_{trial:02d}_attention.png", partial(plot_attention, clean, maps, title=title))
-        if missing:
+        if missing and not (skip_missing and per_trial):
             raise BioSleepError(
                 f"trials {missing} of {run} have neither their models in {run / 'models'} nor an analysis in "
                 f"{folder.root / 'trials'}; run this command where their models are, with the same --out (the "
                 "analyses of the other trials are kept)"
+                + (", or add --skip-missing to summarise the others" if per_trial else "")
             )
         kinds = {k: list(analysis.model.values) for k, analysis in per_trial.items()}
         if len({tuple(names) for names in kinds.values()}) > 1:
@@ -170,9 +173,10 @@ def analyse_run(
                 "bio-sleep src to finish the run, or analyse into a new --out"
             )
         combined = describe(
-            xr.concat([per_trial[k].expand_dims(trial=[k]) for k in trials], "trial", combine_attrs="drop"), history
+            xr.concat([per_trial[k].expand_dims(trial=[k]) for k in sorted(per_trial)], "trial", combine_attrs="drop"),
+            history,
         )
-        combined.attrs["run"] = str(run)
+        combined.attrs.update(run=str(run), trials_left_out=" ".join(map(str, missing)))
         written = [
             folder.write_netcdf("cnn_analyses.nc", combined),
             folder.write_text("tables.md", markdown(combined, config.data.dataset)),
@@ -215,8 +219,14 @@ def markdown(dataset: xr.Dataset, dataset_name: str) -> str:
     """Tables III, IV and VI: the paper's value beside the measured mean ± sd [95 % t-interval] over trials."""
     trials = dataset.sizes["trial"]
     how = "mean ± sd [95 % t-interval] over trials" if trials > 1 else NO_INTERVAL
+    left_out = dataset.attrs.get("trials_left_out", "").split()
     lines = [
         f"# CNN paper Tables III, IV, VI: {trials} trial(s) of {dataset.attrs.get('run', 'the run')}",
+        "",
+        "Trials "
+        + ", ".join(str(k) for k in dataset.trial.values)
+        + (f"; left out (neither their models nor an analysis were there): {', '.join(left_out)}" if left_out else "")
+        + ".",
         "",
         f"Measured: {how}. Paper values for `{dataset_name}`"
         + ("" if dataset_name in PAPER_TABLE3 else " are not given (the paper has MNIST and CIFAR-10)")
