@@ -44,8 +44,8 @@ def section(folder: Path) -> list[str]:
             ""
             if analysed == [int(k) for k in results.trial.values]
             else f"Tables III, IV, VI cover trials {', '.join(map(str, analysed))} of this run's "
-            f"{results.sizes['trial']} (`{folder.name}/{ANALYSES}`; the other trials' models were not on the "
-            "machine that analysed the run)."
+            f"{results.sizes['trial']} (`{folder.name}/{ANALYSES}`); rerun `bio-sleep analyse-cnn --run` where the "
+            "others' models are."
         )
     else:
         analyses = (
